@@ -1,0 +1,70 @@
+// The access decision: identity + method + canonical target -> allow or deny,
+// and which rule decided. Pure and immutable; one Acl is compiled from a
+// Config and shared by every connection. Fails closed.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acl/request_target.h"
+#include "config/config.h"
+
+namespace tlsproxy::acl {
+
+// Who the client proved to be. Both may be set; a rule allows the request if
+// either name is listed on it.
+struct Identity {
+  std::optional<std::string> cert_user;   // verified leaf certificate's subject CN
+  std::optional<std::string> basic_user;  // basic-auth user whose password verified
+  bool empty() const { return !cert_user && !basic_user; }
+  std::string ToString() const;  // "-" when empty, else "cert:CN", "basic:user" or both joined by ","
+};
+
+struct AclRequest {
+  Identity identity;
+  std::string method;  // as sent, e.g. "GET", "PUT"; compared case-sensitively
+  RequestTarget target;
+  bool reaches_subtree = false;  // from WriteReachesSubtree(); ignored for reads
+};
+
+enum class Verdict {
+  kAllow,
+  kNeedCredentials,  // 401: no identity and the rule needs one
+  kForbidden,        // 403 errorCode 110: identity not listed
+  kReadOnly,         // 403 errorCode 107: read_only and this is a write
+};
+
+struct Decision {
+  Verdict verdict = Verdict::kForbidden;
+  std::string rule;    // the rule that decided: an ACL prefix like "/conftool", or "public_reads", "read_only"
+  std::string reason;  // short text for logs, e.g. "user conftool not on /"
+  bool allowed() const { return verdict == Verdict::kAllow; }
+};
+
+class Acl {
+ public:
+  // `config` must be valid (LoadResult::ok()).
+  static std::shared_ptr<const Acl> Compile(const config::Config& config);
+
+  Decision Decide(const AclRequest& request) const;
+
+  // GET, HEAD, OPTIONS.
+  static bool IsReadMethod(const std::string& method);
+
+ private:
+  Acl() = default;
+  // Longest rule whose prefix matches `key` on whole segments. Never null
+  // when a "/" rule exists; nullptr otherwise.
+  const config::AclRule* WinningRule(const std::string& key) const;
+  // Rules strictly below `key` (prefix is a descendant of key).
+  std::vector<const config::AclRule*> RulesBelow(const std::string& key) const;
+  static bool Lists(const config::AclRule& rule, const Identity& identity);
+
+  std::vector<config::AclRule> rules_;
+  bool public_reads_ = true;
+  bool read_only_ = false;
+};
+
+}  // namespace tlsproxy::acl

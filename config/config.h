@@ -1,0 +1,96 @@
+// config/ turns the YAML file that puppet renders into one validated,
+// immutable Config value. Nothing here opens a socket.
+//
+// Guarantees: a Config returned by LoadConfigFile()/ParseConfig() with no
+// errors has every field validated (types, ranges, unknown keys refused,
+// files readable, hashes in a supported format, ACL prefixes well formed,
+// every user named in an ACL defined in `accounts`, unless tls.client_ca is
+// set, in which case a name may also be a client certificate's CN). Every error names the YAML key and its line.
+// TLS material is checked for readability here; that the key matches the
+// certificate is checked by proxy/tls_context when it builds the SSL_CTX,
+// which reports errors in the same ConfigError form.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tlsproxy::config {
+
+// One problem found in a config file. `line` is 1-based; 0 when unknown
+// (e.g. the file could not be read at all).
+struct ConfigError {
+  std::string key;  // dotted path, e.g. "tls.cert", "acls./conftool", "listen[1]"
+  int line = 0;
+  std::string message;
+  // "<key> (line <n>): <message>"
+  std::string ToString() const;
+};
+
+struct HostPort {
+  std::string host;  // without brackets: "0.0.0.0", "::", "127.0.0.1", "::1", "localhost"
+  uint16_t port = 0;
+  std::string text;  // as written, e.g. "[::]:2379"
+  int line = 0;
+};
+
+struct TlsSettings {
+  std::string cert_file;  // leaf + intermediates, PEM
+  int cert_line = 0;
+  std::string key_file;  // PEM private key
+  int key_line = 0;
+  std::string client_ca_file;  // empty: do not ask for client certificates
+  int client_ca_line = 0;
+  std::string crl_file;  // empty: no CRL
+  int crl_line = 0;
+  bool require_client_cert = false;
+};
+
+// One entry of `acls`: a key prefix under /v2/keys and who may write there.
+struct AclRule {
+  std::string prefix;               // canonical: starts with '/', no trailing '/' except for "/" itself
+  std::vector<std::string> users;   // empty: anyone may write
+  int line = 0;
+};
+
+struct LogSettings {
+  std::string level = "info";         // trace|debug|info|warn|error|critical|off
+  std::string access_log = "stderr";  // a file path, "stderr" or "off"
+};
+
+struct Config {
+  std::vector<HostPort> listen;  // default ["0.0.0.0:2379", "[::]:2379"]
+  HostPort upstream;             // default http://127.0.0.1:2378
+  TlsSettings tls;
+  std::map<std::string, std::string> accounts;  // user -> htpasswd-style hash
+  std::vector<AclRule> acls;                    // sorted by prefix; at least one rule
+  bool public_reads = true;
+  bool read_only = false;
+  std::size_t max_body_bytes = 20971520;
+  std::size_t max_header_bytes = 16384;
+  LogSettings log;
+  std::string source_path;  // the file it came from (empty when parsed from text)
+};
+
+struct LoadResult {
+  std::shared_ptr<const Config> config;  // set only when errors is empty
+  std::vector<ConfigError> errors;
+  bool ok() const { return errors.empty() && config != nullptr; }
+};
+
+// Reads and validates the file at `path`. Relative file names inside the
+// config are taken relative to the current directory, as written.
+LoadResult LoadConfigFile(const std::string& path);
+
+// Validates YAML text. Same checks as LoadConfigFile (including that files
+// named in `tls` are readable).
+LoadResult ParseConfig(const std::string& yaml_text);
+
+// True when `hash` is in a format we verify: $apr1$, $2y$/$2b$/$2a$ (bcrypt),
+// $5$, $6$ (sha-crypt). Checks shape only, not the password.
+bool IsSupportedPasswordHash(const std::string& hash);
+
+}  // namespace tlsproxy::config
