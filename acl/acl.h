@@ -26,7 +26,7 @@ struct AclRequest {
   Identity identity;
   std::string method;  // as sent, e.g. "GET", "PUT"; compared case-sensitively
   RequestTarget target;
-  bool reaches_subtree = false;  // from WriteReachesSubtree(); ignored for reads
+  bool reaches_subtree = false;  // from ReachesSubtree()
 };
 
 enum class Verdict {

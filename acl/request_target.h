@@ -25,7 +25,10 @@ struct RequestTarget {
   std::string path;   // decoded, canonical, without trailing slash (except "/")
   std::string key;    // for kKeys: the etcd key, "/" for the root, e.g. "/conftool/a"
   std::string query;  // raw query string after '?', undecoded, possibly empty
-  std::string forward_target;  // origin-form target to send upstream: raw path + "?" + query
+  // Origin-form target to send upstream: `path` re-encoded segment by segment
+  // (evhttp_uriencode), then "?" + query when the query is non-empty. etcd
+  // decodes it back to exactly `path`, so what is forwarded is what was decided.
+  std::string forward_target;
   Endpoint endpoint = Endpoint::kOther;
 };
 
@@ -37,14 +40,16 @@ struct TargetResult {
 // `raw` is the request target exactly as it appeared on the request line.
 TargetResult ParseRequestTarget(std::string_view raw);
 
-// True when a write with this query string and (form-encoded) body may affect
-// keys below its target: any of recursive, dir, ttl, refresh present, whatever
-// the value, in either. `body_is_form` is true when the Content-Type is
-// application/x-www-form-urlencoded (or absent with a non-empty body: etcd's
-// Go handler parses a form body regardless of exact type, so we treat any
-// body that is not clearly something else as a form). Parameter names are
-// percent-decoded before comparison; a name that cannot be decoded counts as
-// reaching the subtree (fail closed).
-bool WriteReachesSubtree(std::string_view query, std::string_view body, bool body_is_form);
+// True when a request with this query string and body may affect (or, for a
+// read, disclose) keys below its target: any of `recursive`, `dir`, `ttl`,
+// `refresh` present, whatever the value, in the query or in the body.
+// The body is scanned as an application/x-www-form-urlencoded form whatever
+// its Content-Type (etcd's Go handler parses forms); a `multipart/...`
+// Content-Type always counts as reaching the subtree, since Go's FormValue
+// parses multipart bodies and we do not. Names are percent-decoded once
+// ('+' is a space) before comparison. Anything that cannot be decoded, and
+// any ';' in the query (Go refuses or splits on it), counts as reaching the
+// subtree: fail closed.
+bool ReachesSubtree(std::string_view query, std::string_view body, std::string_view content_type);
 
 }  // namespace tlsproxy::acl
