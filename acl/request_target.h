@@ -28,9 +28,6 @@ struct RequestTarget {
   // Origin-form target to send upstream: `path` re-encoded segment by segment
   // (evhttp_uriencode), then "?" + query when the query is non-empty. etcd
   // decodes it back to exactly `path`, so what is forwarded is what was decided.
-  // Origin-form target to send upstream: `path` re-encoded segment by segment
-  // (evhttp_uriencode), then "?" + query when the query is non-empty. etcd
-  // decodes it back to exactly `path`, so what is forwarded is what was decided.
   std::string forward_target;
   Endpoint endpoint = Endpoint::kOther;
 };
