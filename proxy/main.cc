@@ -1,1 +1,87 @@
-int main() { return 0; }
+// etcd-tlsproxy: wires config -> acl -> proxy and runs the event loop.
+#include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "proxy/access_log.h"
+#include "proxy/command_line.h"
+#include "proxy/runtime.h"
+#include "proxy/server.h"
+
+namespace {
+
+using tlsproxy::proxy::CommandLine;
+using tlsproxy::proxy::Runtime;
+
+void SetUpLogging(const std::string& level) {
+  auto logger = std::make_shared<spdlog::logger>("etcd-tlsproxy",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_st>());
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+// Builds the runtime, or prints every problem and returns null.
+std::shared_ptr<const Runtime> BuildOrReport(const std::string& path) {
+  Runtime::Result built = Runtime::Build(path);
+  for (const auto& error : built.errors) {
+    std::fprintf(stderr, "etcd-tlsproxy: %s: %s\n", path.c_str(), error.ToString().c_str());
+  }
+  return built.runtime;
+}
+
+int Check(const std::string& path) {
+  std::shared_ptr<const Runtime> runtime = BuildOrReport(path);
+  if (!runtime) return 1;
+  std::string error;
+  if (!tlsproxy::proxy::AccessLog::Open(runtime->config->log.access_log, &error)) {
+    std::fprintf(stderr, "etcd-tlsproxy: %s: log.access_log: %s\n", path.c_str(), error.c_str());
+    return 1;
+  }
+  std::printf("%s: configuration OK\n", path.c_str());
+  return 0;
+}
+
+int Serve(const std::string& path) {
+  std::shared_ptr<const Runtime> runtime = BuildOrReport(path);
+  if (!runtime) return 1;
+  SetUpLogging(runtime->config->log.level);
+  signal(SIGPIPE, SIG_IGN);
+  std::string error;
+  std::unique_ptr<tlsproxy::proxy::Server> server =
+      tlsproxy::proxy::Server::Create(runtime, &error);
+  if (!server) {
+    spdlog::critical("{}: {}", path, error);
+    return 1;
+  }
+  return server->Run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const CommandLine command_line =
+      CommandLine::Parse(std::vector<std::string>(argv + 1, argv + argc));
+  switch (command_line.action) {
+    case CommandLine::Action::kHelp:
+      std::fputs(CommandLine::Usage(), stdout);
+      return 0;
+    case CommandLine::Action::kVersion:
+      std::printf("etcd-tlsproxy %s\n", TLSPROXY_VERSION);
+      return 0;
+    case CommandLine::Action::kUsageError:
+      std::fprintf(stderr, "etcd-tlsproxy: %s\n%s", command_line.error.c_str(),
+                   CommandLine::Usage());
+      return 2;
+    case CommandLine::Action::kCheck:
+      return Check(command_line.config_path);
+    case CommandLine::Action::kServe:
+      return Serve(command_line.config_path);
+  }
+  return 2;
+}

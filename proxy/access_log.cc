@@ -1,0 +1,36 @@
+#include "proxy/access_log.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace tlsproxy::proxy {
+
+std::unique_ptr<AccessLog> AccessLog::Open(const std::string& destination, std::string* error) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (destination == "off") return std::unique_ptr<AccessLog>(new AccessLog(nullptr));
+  try {
+    if (destination == "stderr") {
+      logger = std::make_shared<spdlog::logger>("access",
+                                                std::make_shared<spdlog::sinks::stderr_sink_st>());
+    } else {
+      logger = std::make_shared<spdlog::logger>(
+          "access", std::make_shared<spdlog::sinks::basic_file_sink_st>(destination));
+    }
+  } catch (const spdlog::spdlog_ex& e) {
+    *error = e.what();
+    return nullptr;
+  }
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z access %v");
+  logger->set_level(spdlog::level::info);
+  logger->flush_on(spdlog::level::info);
+  return std::unique_ptr<AccessLog>(new AccessLog(std::move(logger)));
+}
+
+void AccessLog::Write(const AccessRecord& r) {
+  if (!logger_) return;
+  logger_->info("client={} identity={} method={} path=\"{}\" status={} bytes={} ms={:.3f} rule={}",
+                r.client, r.identity, r.method, r.path, r.status, r.bytes, r.milliseconds, r.rule);
+}
+
+}  // namespace tlsproxy::proxy

@@ -1,0 +1,575 @@
+#include "proxy/client_connection.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "acl/basic_auth.h"
+#include "acl/request_target.h"
+#include "proxy/server.h"
+
+namespace tlsproxy::proxy {
+namespace {
+
+constexpr int kHandshakeTimeoutSeconds = 10;
+constexpr int kIdleTimeoutSeconds = 3600;
+// Response bytes queued for a slow client before we stop reading from etcd.
+constexpr size_t kOutputHighWater = 1 << 20;
+constexpr size_t kOutputLowWater = 256 << 10;
+// Bytes a client may send ahead (pipelining) while a request is in flight.
+constexpr size_t kMaxReadAhead = 256 << 10;
+
+ClientConnection* Self(http_parser* parser) { return static_cast<ClientConnection*>(parser->data); }
+
+std::string AddressText(const sockaddr* address, std::string* ip_out) {
+  char ip[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (address->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(address);
+    inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+    port = ntohs(in->sin_port);
+    *ip_out = ip;
+    return *ip_out + ":" + std::to_string(port);
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
+    inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+    port = ntohs(in6->sin6_port);
+    *ip_out = ip;
+    return "[" + *ip_out + "]:" + std::to_string(port);
+  }
+  *ip_out = ip;
+  return ip;
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+const http_parser_settings ClientConnection::kSettings = [] {
+  http_parser_settings s{};
+  s.on_message_begin = &ClientConnection::OnMessageBegin;
+  s.on_url = &ClientConnection::OnUrl;
+  s.on_header_field = &ClientConnection::OnHeaderField;
+  s.on_header_value = &ClientConnection::OnHeaderValue;
+  s.on_headers_complete = &ClientConnection::OnHeadersComplete;
+  s.on_body = &ClientConnection::OnBody;
+  s.on_message_complete = &ClientConnection::OnMessageComplete;
+  return s;
+}();
+
+// ---- Accepting and the handshake ------------------------------------------
+
+void ClientConnection::Accept(Server& server, evutil_socket_t fd, const sockaddr* address,
+                              int /*length*/) {
+  std::shared_ptr<const Runtime> runtime = server.runtime();
+  SSL* ssl = runtime->tls->NewSsl();
+  if (ssl == nullptr) {
+    evutil_closesocket(fd);
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  bufferevent* bev = bufferevent_openssl_socket_new(
+      server.base(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+  if (bev == nullptr) {
+    SSL_free(ssl);
+    evutil_closesocket(fd);
+    return;
+  }
+  std::string ip;
+  std::string peer = AddressText(address, &ip);
+  auto* connection = new ClientConnection(server, std::move(runtime), bev, ip, peer);
+  server.Add(connection);
+}
+
+ClientConnection::ClientConnection(Server& server, std::shared_ptr<const Runtime> runtime,
+                                   bufferevent* bev, std::string peer_ip, std::string peer)
+    : server_(server),
+      runtime_(std::move(runtime)),
+      bev_(bev),
+      peer_ip_(std::move(peer_ip)),
+      peer_(std::move(peer)) {
+  http_parser_init(&parser_, HTTP_REQUEST);
+  parser_.data = this;
+  bufferevent_setcb(bev_, &ClientConnection::OnRead, nullptr, &ClientConnection::OnEvent, this);
+  SetReadTimeout(kHandshakeTimeoutSeconds);
+  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+}
+
+ClientConnection::~ClientConnection() {
+  exchange_.reset();
+  if (resume_event_ != nullptr) event_free(resume_event_);
+  if (state_ != State::kHandshaking) {
+    // Best effort close_notify; the socket is non-blocking and closes next.
+    SSL* ssl = bufferevent_openssl_get_ssl(bev_);
+    if (ssl != nullptr) SSL_shutdown(ssl);
+  }
+  bufferevent_free(bev_);
+  server_.Remove(this);
+}
+
+void ClientConnection::OnHandshakeDone() {
+  cert_user_ = TlsContext::VerifiedClientName(bufferevent_openssl_get_ssl(bev_));
+  state_ = State::kReadingRequest;
+  SetReadTimeout(kIdleTimeoutSeconds);
+  ResetRequest();
+  ParseInput();
+}
+
+// ---- Reading a request -----------------------------------------------------
+
+void ClientConnection::ResetRequest() {
+  http_parser_pause(&parser_, 0);
+  head_ = RequestHead{};
+  body_.clear();
+  head_bytes_ = 0;
+  url_bytes_ = 0;
+  header_value_last_ = false;
+  message_complete_ = false;
+  parse_error_.reset();
+  framing_ = BodyFraming::kNone;
+  status_ = 0;
+  bytes_sent_ = 0;
+  identity_ = "-";
+  path_ = "-";
+  rule_ = "-";
+}
+
+void ClientConnection::ParseInput() {
+  evbuffer* input = bufferevent_get_input(bev_);
+  while (state_ == State::kReadingRequest && evbuffer_get_length(input) > 0) {
+    evbuffer_iovec chunk;
+    evbuffer_peek(input, -1, nullptr, &chunk, 1);
+    const size_t parsed = http_parser_execute(
+        &parser_, &kSettings, static_cast<const char*>(chunk.iov_base), chunk.iov_len);
+    evbuffer_drain(input, parsed);
+    if (message_complete_) return HandleRequest();
+    const auto error = HTTP_PARSER_ERRNO(&parser_);
+    if (error != HPE_OK) return RefuseUnparsable();
+  }
+}
+
+void ClientConnection::RefuseUnparsable() {
+  if (parse_error_) return Refuse(*parse_error_, parse_error_message_, false);
+  switch (HTTP_PARSER_ERRNO(&parser_)) {
+    case HPE_HEADER_OVERFLOW:
+      return Refuse(ProxyError::kHeadersTooLarge, "request headers too large", false);
+    case HPE_INVALID_METHOD:
+      return Refuse(ProxyError::kBadRequest, "unknown method", false);
+    case HPE_INVALID_CHUNK_SIZE:
+      return Refuse(ProxyError::kBadRequest, "malformed chunk", false);
+    case HPE_UNEXPECTED_CONTENT_LENGTH:
+      return Refuse(ProxyError::kBadRequest, "ambiguous Content-Length", false);
+    case HPE_INVALID_TRANSFER_ENCODING:
+      return Refuse(ProxyError::kBadRequest, "Transfer-Encoding other than chunked", false);
+    default:
+      return Refuse(ProxyError::kBadRequest, "malformed request", false);
+  }
+}
+
+bool ClientConnection::CountHeadBytes(size_t length) {
+  head_bytes_ += length;
+  if (head_bytes_ <= runtime_->config->max_header_bytes) return true;
+  parse_error_ = ProxyError::kHeadersTooLarge;
+  parse_error_message_ = "request headers too large";
+  return false;
+}
+
+int ClientConnection::OnMessageBegin(http_parser* parser) {
+  Self(parser)->started_ = std::chrono::steady_clock::now();
+  return 0;
+}
+
+int ClientConnection::OnUrl(http_parser* parser, const char* at, size_t length) {
+  ClientConnection* self = Self(parser);
+  self->url_bytes_ += length;
+  self->head_.target.append(at, length);
+  if (self->url_bytes_ > self->runtime_->config->max_header_bytes) {
+    self->parse_error_ = ProxyError::kUriTooLong;
+    self->parse_error_message_ = "request URI too long";
+    return 1;
+  }
+  return self->CountHeadBytes(length) ? 0 : 1;
+}
+
+int ClientConnection::OnHeaderField(http_parser* parser, const char* at, size_t length) {
+  ClientConnection* self = Self(parser);
+  if (self->header_value_last_ || self->head_.headers.empty()) {
+    self->head_.headers.emplace_back(std::string(at, length), std::string());
+    self->header_value_last_ = false;
+    length += 4;  // ": " and CRLF
+  } else {
+    self->head_.headers.back().first.append(at, length);
+  }
+  return self->CountHeadBytes(length) ? 0 : 1;
+}
+
+int ClientConnection::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
+  ClientConnection* self = Self(parser);
+  if (self->head_.headers.empty()) return 1;
+  self->head_.headers.back().second.append(at, length);
+  self->header_value_last_ = true;
+  return self->CountHeadBytes(length) ? 0 : 1;
+}
+
+int ClientConnection::OnHeadersComplete(http_parser* parser) {
+  ClientConnection* self = Self(parser);
+  RequestHead& head = self->head_;
+  head.method = http_method_str(static_cast<http_method>(parser->method));
+  head.http_major = parser->http_major;
+  head.http_minor = parser->http_minor;
+  self->keep_alive_ = http_should_keep_alive(parser) != 0;
+  if (auto problem = CheckRequestFraming(head)) {
+    self->parse_error_ = ProxyError::kBadRequest;
+    self->parse_error_message_ = *problem;
+    return 3;  // any value but 0, 1, 2 is an error
+  }
+  const size_t max_body = self->runtime_->config->max_body_bytes;
+  if (head.First("content-length") && parser->content_length > max_body) {
+    self->parse_error_ = ProxyError::kBodyTooLarge;
+    self->parse_error_message_ = "request body too large";
+    return 3;
+  }
+  const auto expect = head.First("expect");
+  if (expect && EqualsIgnoreCase(*expect, "100-continue")) {
+    self->Write("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+  return 0;
+}
+
+int ClientConnection::OnBody(http_parser* parser, const char* at, size_t length) {
+  ClientConnection* self = Self(parser);
+  if (self->body_.size() + length > self->runtime_->config->max_body_bytes) {
+    self->parse_error_ = ProxyError::kBodyTooLarge;
+    self->parse_error_message_ = "request body too large";
+    return 1;
+  }
+  self->body_.append(at, length);
+  return 0;
+}
+
+int ClientConnection::OnMessageComplete(http_parser* parser) {
+  ClientConnection* self = Self(parser);
+  self->message_complete_ = true;
+  http_parser_pause(parser, 1);  // one request at a time; the rest waits in the buffer
+  return 0;
+}
+
+// ---- Deciding --------------------------------------------------------------
+
+void ClientConnection::HandleRequest() {
+  acl::TargetResult parsed = acl::ParseRequestTarget(head_.target);
+  if (!parsed.target) {
+    spdlog::debug("{}: refused target: {}", peer_, parsed.error);
+    return Refuse(ProxyError::kBadRequest, "malformed or non-canonical request path", keep_alive_);
+  }
+  const acl::RequestTarget& target = *parsed.target;
+  path_ = target.path;
+
+  std::string failure;
+  std::optional<acl::Identity> identity = Authenticate(&failure);
+  if (!identity) {
+    spdlog::info("{}: authentication failed: {}", peer_, failure);
+    rule_ = "authentication";
+    return Refuse(ProxyError::kNeedCredentials, "", keep_alive_);
+  }
+  identity_ = identity->ToString();
+
+  acl::AclRequest request;
+  request.identity = *identity;
+  request.method = head_.method;
+  request.target = target;
+  const auto content_type = head_.First("content-type");
+  request.reaches_subtree =
+      acl::ReachesSubtree(target.query, body_, content_type.value_or(std::string_view()));
+  const acl::Decision decision = runtime_->acl->Decide(request);
+  rule_ = decision.rule.empty() ? "-" : decision.rule;
+  switch (decision.verdict) {
+    case acl::Verdict::kAllow:
+      return Forward(target);
+    case acl::Verdict::kNeedCredentials:
+      return Refuse(ProxyError::kNeedCredentials, "", keep_alive_);
+    case acl::Verdict::kForbidden:
+      spdlog::debug("{}: {} {} refused: {}", peer_, head_.method, path_, decision.reason);
+      return Refuse(ProxyError::kForbidden, "", keep_alive_);
+    case acl::Verdict::kReadOnly:
+      return Refuse(ProxyError::kReadOnly, "", keep_alive_);
+  }
+}
+
+// The identity the request proves: the connection's verified certificate
+// name, plus the basic-auth user when an Authorization header is present.
+// nullopt means the credentials presented are wrong: 401 whatever the path.
+std::optional<acl::Identity> ClientConnection::Authenticate(std::string* failure) const {
+  acl::Identity identity;
+  identity.cert_user = cert_user_;
+  const auto values = head_.All("authorization");
+  if (values.empty()) return identity;
+  if (values.size() > 1) {
+    *failure = "several Authorization headers";
+    return std::nullopt;
+  }
+  const std::optional<acl::BasicCredentials> credentials = acl::ParseBasicAuth(values[0]);
+  if (!credentials) {
+    *failure = "malformed Authorization header";
+    return std::nullopt;
+  }
+  if (!runtime_->accounts->Verify(credentials->user, credentials->password)) {
+    *failure = "wrong password or unknown user";  // the user name may be a typed password
+    return std::nullopt;
+  }
+  identity.basic_user = credentials->user;
+  return identity;
+}
+
+// ---- Forwarding ------------------------------------------------------------
+
+void ClientConnection::Forward(const acl::RequestTarget& target) {
+  state_ = State::kForwarding;
+  SetReadTimeout(0);  // a watch may sit silent for hours
+  const bool is_head = head_.method == "HEAD";
+  UpstreamExchange::Delegate& delegate = *this;
+  exchange_ =
+      std::make_unique<UpstreamExchange>(server_.pool(), delegate, BuildUpstreamRequest(target),
+                                         is_head, acl::Acl::IsReadMethod(head_.method));
+  exchange_->Start();
+}
+
+std::string ClientConnection::BuildUpstreamRequest(const acl::RequestTarget& target) const {
+  std::string out = head_.method + " " + target.forward_target + " HTTP/1.1\r\n";
+  const std::vector<std::string> tokens = ConnectionTokens(head_.headers);
+  // etcd's v3 gateway reads Authorization as an etcd token and rejects Basic.
+  const bool strip_authorization = StartsWith(target.path, "/v3");
+  std::string forwarded_for;
+  bool has_host = false;
+  for (const auto& [name, value] : head_.headers) {
+    if (IsHopByHop(name, tokens)) continue;
+    if (EqualsIgnoreCase(name, "x-forwarded-for")) {
+      forwarded_for += (forwarded_for.empty() ? "" : ", ") + value;
+      continue;
+    }
+    if (EqualsIgnoreCase(name, "x-real-ip") || EqualsIgnoreCase(name, "x-forwarded-proto")) {
+      continue;
+    }
+    if (strip_authorization && EqualsIgnoreCase(name, "authorization")) continue;
+    if (EqualsIgnoreCase(name, "host")) has_host = true;
+    out += name + ": " + value + "\r\n";
+  }
+  if (!has_host) out += "Host: " + runtime_->config->upstream.host + "\r\n";
+  out +=
+      "X-Forwarded-For: " + (forwarded_for.empty() ? "" : forwarded_for + ", ") + peer_ip_ + "\r\n";
+  out += "X-Real-IP: " + peer_ip_ + "\r\n";
+  out += "X-Forwarded-Proto: https\r\n";
+  const bool client_framed = head_.First("content-length") || head_.First("transfer-encoding");
+  if (client_framed || !body_.empty()) {
+    out += "Content-Length: " + std::to_string(body_.size()) + "\r\n";
+  }
+  out += "\r\n";
+  out += body_;
+  return out;
+}
+
+void ClientConnection::OnResponseHead(const ResponseHead& head, bool has_body,
+                                      const std::string* content_length) {
+  status_ = head.status;
+  std::string out =
+      "HTTP/1.1 " + std::to_string(head.status) + " " + ReasonPhrase(head.status) + "\r\n";
+  const std::vector<std::string> tokens = ConnectionTokens(head.headers);
+  for (const auto& [name, value] : head.headers) {
+    if (!IsHopByHop(name, tokens)) out += name + ": " + value + "\r\n";
+  }
+  if (content_length != nullptr && (has_body || head_.method == "HEAD")) {
+    out += "Content-Length: " + *content_length + "\r\n";
+    framing_ = has_body ? BodyFraming::kLength : BodyFraming::kNone;
+  } else if (!has_body) {
+    framing_ = BodyFraming::kNone;
+  } else if (head_.http_minor >= 1) {
+    out += "Transfer-Encoding: chunked\r\n";
+    framing_ = BodyFraming::kChunked;
+  } else {
+    framing_ = BodyFraming::kUntilClose;
+    keep_alive_ = false;
+  }
+  if (!keep_alive_) out += "Connection: close\r\n";
+  out += "\r\n";
+  Write(out);
+}
+
+void ClientConnection::OnResponseBody(const char* data, size_t length) {
+  if (length == 0) return;
+  evbuffer* output = bufferevent_get_output(bev_);
+  if (framing_ == BodyFraming::kChunked) {
+    evbuffer_add_printf(output, "%zx\r\n", length);
+    evbuffer_add(output, data, length);
+    evbuffer_add(output, "\r\n", 2);
+  } else {
+    evbuffer_add(output, data, length);
+  }
+  bytes_sent_ += length;
+  if (!output_paused_ && evbuffer_get_length(output) > kOutputHighWater) {
+    // Slow client: stop reading etcd until its output drains.
+    output_paused_ = true;
+    exchange_->PauseReading();
+    bufferevent_setwatermark(bev_, EV_WRITE, kOutputLowWater, 0);
+    bufferevent_setcb(bev_, &ClientConnection::OnRead, &ClientConnection::OnWriteDrained,
+                      &ClientConnection::OnEvent, this);
+  }
+}
+
+void ClientConnection::OnResponseComplete() {
+  if (framing_ == BodyFraming::kChunked) Write("0\r\n\r\n");
+  exchange_.reset();
+  FinishRequest();
+}
+
+void ClientConnection::OnUpstreamError(ProxyError error, const char* message, bool after_head) {
+  exchange_.reset();
+  spdlog::warn("{}: upstream error on {} {}: {}", peer_, head_.method, path_, message);
+  if (after_head) {
+    // The status line is gone; all we can do is end the stream early.
+    keep_alive_ = false;
+    return FinishRequest();
+  }
+  Refuse(error, message, keep_alive_);
+}
+
+// ---- Finishing -------------------------------------------------------------
+
+void ClientConnection::Refuse(ProxyError error, const char* message, bool keep_alive) {
+  keep_alive_ = keep_alive;
+  status_ = StatusOf(error);
+  const std::string response = BuildErrorResponse(error, message, keep_alive);
+  bytes_sent_ = response.size() - response.find("\r\n\r\n") - 4;
+  Write(response);
+  FinishRequest();
+}
+
+void ClientConnection::FinishRequest() {
+  LogAccess();
+  if (output_paused_) {
+    output_paused_ = false;
+    bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
+    bufferevent_setcb(bev_, &ClientConnection::OnRead, nullptr, &ClientConnection::OnEvent, this);
+  }
+  if (!keep_alive_) return CloseAfterFlush();
+  state_ = State::kReadingRequest;
+  ResetRequest();
+  SetReadTimeout(kIdleTimeoutSeconds);
+  bufferevent_enable(bev_, EV_READ);
+  if (evbuffer_get_length(bufferevent_get_input(bev_)) == 0) return;
+  // A pipelined request is waiting: parse it from the loop, not from here,
+  // so a long pipeline never deepens the stack.
+  if (resume_event_ == nullptr) {
+    resume_event_ = event_new(server_.base(), -1, 0, &ClientConnection::OnResume, this);
+  }
+  event_active(resume_event_, EV_TIMEOUT, 0);
+}
+
+void ClientConnection::LogAccess() {
+  AccessRecord record;
+  record.client = peer_;
+  record.identity = identity_;
+  record.method = head_.method.empty() ? "-" : head_.method;
+  record.path = path_;
+  record.status = status_;
+  record.bytes = bytes_sent_;
+  record.milliseconds =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+          .count();
+  record.rule = rule_;
+  server_.access_log().Write(record);
+}
+
+void ClientConnection::CloseAfterFlush() {
+  state_ = State::kClosing;
+  exchange_.reset();
+  bufferevent_disable(bev_, EV_READ);
+  if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0) return ScheduleDestroy();
+  bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
+  bufferevent_setcb(bev_, nullptr, &ClientConnection::OnWriteDrained, &ClientConnection::OnEvent,
+                    this);
+}
+
+void ClientConnection::ScheduleDestroy() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  exchange_.reset();
+  bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
+  bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  const timeval now = {0, 0};
+  event_base_once(server_.base(), -1, EV_TIMEOUT, &ClientConnection::OnDestroy, this, &now);
+}
+
+void ClientConnection::Write(const std::string& bytes) {
+  bufferevent_write(bev_, bytes.data(), bytes.size());
+}
+
+void ClientConnection::SetReadTimeout(int seconds) {
+  if (seconds == 0) {
+    bufferevent_set_timeouts(bev_, nullptr, nullptr);
+    return;
+  }
+  const timeval timeout = {seconds, 0};
+  bufferevent_set_timeouts(bev_, &timeout, nullptr);
+}
+
+// ---- libevent callbacks ----------------------------------------------------
+
+void ClientConnection::OnRead(bufferevent* bev, void* context) {
+  auto* self = static_cast<ClientConnection*>(context);
+  if (self->state_ == State::kReadingRequest) return self->ParseInput();
+  if (self->state_ == State::kForwarding &&
+      evbuffer_get_length(bufferevent_get_input(bev)) > kMaxReadAhead) {
+    bufferevent_disable(bev, EV_READ);  // enough pipelined for now
+  }
+}
+
+void ClientConnection::OnWriteDrained(bufferevent* /*bev*/, void* context) {
+  auto* self = static_cast<ClientConnection*>(context);
+  if (self->state_ == State::kClosing) return self->ScheduleDestroy();
+  if (self->output_paused_) {
+    self->output_paused_ = false;
+    bufferevent_setwatermark(self->bev_, EV_WRITE, 0, 0);
+    bufferevent_setcb(self->bev_, &ClientConnection::OnRead, nullptr, &ClientConnection::OnEvent,
+                      self);
+    if (self->exchange_) self->exchange_->ResumeReading();
+  }
+}
+
+void ClientConnection::OnEvent(bufferevent* /*bev*/, short what, void* context) {
+  auto* self = static_cast<ClientConnection*>(context);
+  if (what & BEV_EVENT_CONNECTED) return self->OnHandshakeDone();
+  if (self->state_ == State::kForwarding) {
+    // The client went away mid-request (or mid-watch): cancel upstream.
+    self->status_ = 499;
+    self->exchange_.reset();
+    self->LogAccess();
+  }
+  if ((what & BEV_EVENT_ERROR) && self->state_ == State::kHandshaking) {
+    const unsigned long error = bufferevent_get_openssl_error(self->bev_);
+    if (error != 0) {
+      char text[256];
+      ERR_error_string_n(error, text, sizeof text);
+      spdlog::info("{}: TLS handshake failed: {}", self->peer_, text);
+    }
+  }
+  self->ScheduleDestroy();
+}
+
+void ClientConnection::OnResume(evutil_socket_t, short, void* context) {
+  static_cast<ClientConnection*>(context)->ParseInput();
+}
+
+void ClientConnection::OnDestroy(evutil_socket_t, short, void* context) {
+  delete static_cast<ClientConnection*>(context);
+}
+
+}  // namespace tlsproxy::proxy

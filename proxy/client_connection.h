@@ -1,0 +1,136 @@
+// One client's TLS connection, and the requests that arrive on it, one at a
+// time (pipelined requests wait in the input buffer).
+//
+// The path of a request, top to bottom:
+//   kHandshaking   TLS handshake; a verified client certificate gives the
+//                  connection its certificate identity.
+//   kReadingRequest  the request head and body are parsed (libhttp-parser);
+//                  framing that could smuggle a second request, an oversized
+//                  head or body, or a protocol upgrade ends here with a 4xx.
+//   HandleRequest  canonicalise the target -> authenticate basic auth ->
+//                  ACL decision -> either a refusal or Forward().
+//   kForwarding    an UpstreamExchange carries the request to etcd and
+//                  streams the response back, re-framed for this client.
+//   FinishRequest  one access-log line; next request or close.
+// Nothing is forwarded unless the ACL allowed exactly the target forwarded.
+//
+// Lifetime: owned by the Server's connection set; it destroys itself through
+// ScheduleDestroy(), which runs from the event loop, never from inside a
+// callback of its own.
+#pragma once
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <http_parser.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "acl/acl.h"
+#include "proxy/error_response.h"
+#include "proxy/http_message.h"
+#include "proxy/runtime.h"
+#include "proxy/upstream_exchange.h"
+
+namespace tlsproxy::proxy {
+
+class Server;
+
+class ClientConnection : private UpstreamExchange::Delegate {
+ public:
+  // Takes ownership of `fd`, an accepted TCP socket.
+  static void Accept(Server& server, evutil_socket_t fd, const sockaddr* address, int length);
+  ~ClientConnection() override;
+  ClientConnection(const ClientConnection&) = delete;
+  ClientConnection& operator=(const ClientConnection&) = delete;
+
+ private:
+  enum class State { kHandshaking, kReadingRequest, kForwarding, kClosing, kClosed };
+  enum class BodyFraming { kNone, kLength, kChunked, kUntilClose };
+
+  ClientConnection(Server& server, std::shared_ptr<const Runtime> runtime, bufferevent* bev,
+                   std::string peer_ip, std::string peer);
+
+  // Request phases.
+  void OnHandshakeDone();
+  void ParseInput();
+  void HandleRequest();
+  std::optional<acl::Identity> Authenticate(std::string* failure) const;
+  void Forward(const acl::RequestTarget& target);
+  std::string BuildUpstreamRequest(const acl::RequestTarget& target) const;
+  void Refuse(ProxyError error, const char* message, bool keep_alive);
+  void RefuseUnparsable();
+  void FinishRequest();
+  void ResetRequest();
+
+  // Ending the connection.
+  void CloseAfterFlush();
+  void ScheduleDestroy();
+
+  // UpstreamExchange::Delegate
+  void OnResponseHead(const ResponseHead& head, bool has_body,
+                      const std::string* content_length) override;
+  void OnResponseBody(const char* data, size_t length) override;
+  void OnResponseComplete() override;
+  void OnUpstreamError(ProxyError error, const char* message, bool after_head) override;
+
+  void LogAccess();
+  void Write(const std::string& bytes);
+  void SetReadTimeout(int seconds);
+
+  // libevent callbacks.
+  static void OnRead(bufferevent* bev, void* self);
+  static void OnWriteDrained(bufferevent* bev, void* self);
+  static void OnEvent(bufferevent* bev, short what, void* self);
+  static void OnResume(evutil_socket_t, short, void* self);
+  static void OnDestroy(evutil_socket_t, short, void* self);
+
+  // libhttp-parser callbacks.
+  static int OnMessageBegin(http_parser* parser);
+  static int OnUrl(http_parser* parser, const char* at, size_t length);
+  static int OnHeaderField(http_parser* parser, const char* at, size_t length);
+  static int OnHeaderValue(http_parser* parser, const char* at, size_t length);
+  static int OnHeadersComplete(http_parser* parser);
+  static int OnBody(http_parser* parser, const char* at, size_t length);
+  static int OnMessageComplete(http_parser* parser);
+  static const http_parser_settings kSettings;
+  bool CountHeadBytes(size_t length);
+
+  Server& server_;
+  std::shared_ptr<const Runtime> runtime_;
+  bufferevent* bev_;
+  event* resume_event_ = nullptr;
+  std::string peer_ip_;
+  std::string peer_;  // ip:port, for logs
+  State state_ = State::kHandshaking;
+  std::optional<std::string> cert_user_;
+
+  // The request being read or served.
+  http_parser parser_;
+  RequestHead head_;
+  std::string body_;
+  size_t head_bytes_ = 0;
+  size_t url_bytes_ = 0;
+  bool header_value_last_ = false;
+  bool message_complete_ = false;
+  bool keep_alive_ = true;
+  std::optional<ProxyError> parse_error_;
+  const char* parse_error_message_ = "";
+  std::unique_ptr<UpstreamExchange> exchange_;
+
+  // The response being written, and the access-log fields.
+  std::chrono::steady_clock::time_point started_;
+  BodyFraming framing_ = BodyFraming::kNone;
+  bool output_paused_ = false;
+  int status_ = 0;
+  size_t bytes_sent_ = 0;
+  std::string identity_ = "-";
+  std::string path_ = "-";
+  std::string rule_ = "-";
+};
+
+}  // namespace tlsproxy::proxy

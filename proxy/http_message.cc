@@ -1,0 +1,173 @@
+#include "proxy/http_message.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace tlsproxy::proxy {
+namespace {
+
+// Hop-by-hop headers, and headers the proxy computes itself for the next hop.
+constexpr std::array<std::string_view, 12> kHopByHop = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "content-length",
+    "expect",
+    "http2-settings",
+};
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::vector<std::string_view> RequestHead::All(std::string_view name) const {
+  std::vector<std::string_view> values;
+  for (const auto& [n, v] : headers) {
+    if (EqualsIgnoreCase(n, name)) values.emplace_back(v);
+  }
+  return values;
+}
+
+std::optional<std::string_view> RequestHead::First(std::string_view name) const {
+  for (const auto& [n, v] : headers) {
+    if (EqualsIgnoreCase(n, name)) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+std::optional<const char*> CheckRequestFraming(const RequestHead& head) {
+  if (head.http_major != 1 || head.http_minor > 1) return "unsupported HTTP version";
+  const auto lengths = head.All("content-length");
+  const auto encodings = head.All("transfer-encoding");
+  if (lengths.size() > 1) return "several Content-Length headers";
+  if (!encodings.empty() && !lengths.empty()) {
+    return "both Content-Length and Transfer-Encoding";
+  }
+  if (encodings.size() > 1) return "several Transfer-Encoding headers";
+  if (encodings.size() == 1 && !EqualsIgnoreCase(Trim(encodings[0]), "chunked")) {
+    return "Transfer-Encoding other than chunked";
+  }
+  if (!encodings.empty() && head.http_minor == 0) return "Transfer-Encoding in HTTP/1.0";
+  if (!head.All("upgrade").empty()) return "protocol upgrades are not supported";
+  if (head.method == "CONNECT") return "CONNECT is not supported";
+  return std::nullopt;
+}
+
+std::vector<std::string> ConnectionTokens(const HeaderList& headers) {
+  std::vector<std::string> tokens;
+  for (const auto& [name, value] : headers) {
+    if (!EqualsIgnoreCase(name, "connection")) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string_view token = Trim(rest.substr(0, comma));
+      if (!token.empty()) tokens.push_back(Lower(token));
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return tokens;
+}
+
+bool IsHopByHop(std::string_view name, const std::vector<std::string>& connection_tokens) {
+  const std::string lower = Lower(name);
+  if (std::find(kHopByHop.begin(), kHopByHop.end(), lower) != kHopByHop.end()) return true;
+  return std::find(connection_tokens.begin(), connection_tokens.end(), lower) !=
+         connection_tokens.end();
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 417:
+      return "Expectation Failed";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
+  }
+}
+
+}  // namespace tlsproxy::proxy

@@ -1,0 +1,57 @@
+// The parts of an HTTP/1.x message the proxy keeps, and the pure checks made
+// on them before anything is forwarded. No I/O here.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tlsproxy::proxy {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// A request line and its headers, as received (names keep their case).
+struct RequestHead {
+  std::string method;  // "GET", "PUT", ...
+  std::string target;  // request-target exactly as sent
+  int http_major = 1;
+  int http_minor = 1;
+  HeaderList headers;
+
+  // Values of every header named `name` (case-insensitive), in order.
+  std::vector<std::string_view> All(std::string_view name) const;
+  // The first value of `name`, if any.
+  std::optional<std::string_view> First(std::string_view name) const;
+};
+
+// A response status line and its headers from the upstream.
+struct ResponseHead {
+  int status = 0;
+  int http_major = 1;
+  int http_minor = 1;
+  HeaderList headers;
+};
+
+// Why a request head must be refused before any ACL decision: ambiguous
+// body framing (request smuggling), protocol switches, unsupported versions.
+// Returns nullopt when the head is acceptable. The message is a fixed
+// literal safe to put in a JSON string.
+std::optional<const char*> CheckRequestFraming(const RequestHead& head);
+
+// True for headers that describe one connection rather than the message
+// (RFC 9110 section 7.6.1) plus those the proxy sets itself; they are never
+// copied from one side to the other. `connection_tokens` are the names listed
+// in the message's own Connection header(s), which are hop-by-hop too.
+bool IsHopByHop(std::string_view name, const std::vector<std::string>& connection_tokens);
+
+// Lower-cased, trimmed tokens of every Connection header in `headers`.
+std::vector<std::string> ConnectionTokens(const HeaderList& headers);
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+// The reason phrase for a status code ("OK", "Not Found"), or "Unknown".
+const char* ReasonPhrase(int status);
+
+}  // namespace tlsproxy::proxy

@@ -1,0 +1,26 @@
+#include "proxy/runtime.h"
+
+namespace tlsproxy::proxy {
+
+Runtime::Result Runtime::Build(const std::string& path) {
+  Result result;
+  config::LoadResult loaded = config::LoadConfigFile(path);
+  if (!loaded.ok()) {
+    result.errors = std::move(loaded.errors);
+    return result;
+  }
+  TlsContext::Result tls = TlsContext::Create(loaded.config->tls);
+  if (!tls.context) {
+    result.errors = std::move(tls.errors);
+    return result;
+  }
+  auto runtime = std::make_shared<Runtime>();
+  runtime->config = loaded.config;
+  runtime->acl = acl::Acl::Compile(*loaded.config);
+  runtime->accounts = std::make_shared<const acl::AccountStore>(loaded.config->accounts);
+  runtime->tls = tls.context;
+  result.runtime = std::move(runtime);
+  return result;
+}
+
+}  // namespace tlsproxy::proxy

@@ -1,0 +1,118 @@
+#include "proxy/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+namespace tlsproxy::proxy {
+namespace {
+
+// The most recent OpenSSL error as text, and clears the queue.
+std::string OpenSslError() {
+  unsigned long code = 0;
+  unsigned long last = 0;
+  while ((code = ERR_get_error()) != 0) last = code;
+  if (last == 0) return "unknown OpenSSL error";
+  char buffer[256];
+  ERR_error_string_n(last, buffer, sizeof buffer);
+  return buffer;
+}
+
+config::ConfigError Error(const char* key, int line, const std::string& what) {
+  return config::ConfigError{key, line, what + ": " + OpenSslError()};
+}
+
+// Context-wide choices: TLS 1.2+, server cipher preference, no renegotiation.
+SslCtxPtr NewBaseContext() {
+  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx) return ctx;
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_options(
+      ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
+  static const unsigned char kSessionId[] = "etcd-tlsproxy";
+  SSL_CTX_set_session_id_context(ctx.get(), kSessionId, sizeof kSessionId - 1);
+  return ctx;
+}
+
+void LoadServerIdentity(SSL_CTX* ctx, const config::TlsSettings& tls,
+                        std::vector<config::ConfigError>& errors) {
+  if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
+    errors.push_back(Error("tls.cert", tls.cert_line, "cannot load certificate chain"));
+    return;
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    errors.push_back(Error("tls.key", tls.key_line, "cannot load private key"));
+    return;
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    errors.push_back(Error("tls.key", tls.key_line, "private key does not match tls.cert"));
+  }
+}
+
+void LoadClientVerification(SSL_CTX* ctx, const config::TlsSettings& tls,
+                            std::vector<config::ConfigError>& errors) {
+  if (tls.client_ca_file.empty()) return;
+  if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
+    errors.push_back(Error("tls.client_ca", tls.client_ca_line, "cannot load CA bundle"));
+    return;
+  }
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
+  if (names == nullptr) {
+    errors.push_back(Error("tls.client_ca", tls.client_ca_line, "no certificate in CA bundle"));
+    return;
+  }
+  SSL_CTX_set_client_CA_list(ctx, names);
+  int mode = SSL_VERIFY_PEER;
+  if (tls.require_client_cert) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  SSL_CTX_set_verify(ctx, mode, nullptr);
+  SSL_CTX_set_verify_depth(ctx, 8);
+  if (tls.crl_file.empty()) return;
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+  if (lookup == nullptr ||
+      X509_load_crl_file(lookup, tls.crl_file.c_str(), X509_FILETYPE_PEM) <= 0) {
+    errors.push_back(Error("tls.crl", tls.crl_line, "cannot load CRL"));
+    return;
+  }
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+}
+
+}  // namespace
+
+TlsContext::Result TlsContext::Create(const config::TlsSettings& settings) {
+  Result result;
+  SslCtxPtr ctx = NewBaseContext();
+  if (!ctx) {
+    result.errors.push_back(Error("tls", 0, "cannot create TLS context"));
+    return result;
+  }
+  LoadServerIdentity(ctx.get(), settings, result.errors);
+  LoadClientVerification(ctx.get(), settings, result.errors);
+  if (result.errors.empty()) {
+    result.context = std::shared_ptr<const TlsContext>(new TlsContext(std::move(ctx)));
+  }
+  return result;
+}
+
+SSL* TlsContext::NewSsl() const { return SSL_new(ctx_.get()); }
+
+std::optional<std::string> TlsContext::VerifiedClientName(SSL* ssl) {
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  if (leaf == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
+  const X509_NAME* subject = X509_get_subject_name(leaf);
+  const int first = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (first < 0 || X509_NAME_get_index_by_NID(subject, NID_commonName, first) >= 0) {
+    return std::nullopt;  // no CN, or an ambiguous one
+  }
+  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, first));
+  unsigned char* utf8 = nullptr;
+  const int length = ASN1_STRING_to_UTF8(&utf8, data);
+  if (length <= 0) return std::nullopt;
+  std::string name(reinterpret_cast<char*>(utf8), static_cast<size_t>(length));
+  OPENSSL_free(utf8);
+  if (name.find('\0') != std::string::npos) return std::nullopt;
+  return name;
+}
+
+}  // namespace tlsproxy::proxy

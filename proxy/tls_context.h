@@ -1,0 +1,51 @@
+// Builds the server's OpenSSL context from the `tls` settings, and reads the
+// client's identity off a finished handshake.
+//
+// TlsContext::Create() is the only way to get one; it reports every problem
+// (unreadable or malformed certificate, key that does not match, bad CA or
+// CRL file) as a config::ConfigError naming the key and line, so `--check`
+// and start-up say the same thing. The context is immutable once built and is
+// shared by every connection.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace tlsproxy::proxy {
+
+struct SslCtxDeleter {
+  void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxDeleter>;
+
+class TlsContext {
+ public:
+  struct Result {
+    std::shared_ptr<const TlsContext> context;  // set when errors is empty
+    std::vector<config::ConfigError> errors;
+  };
+  static Result Create(const config::TlsSettings& settings);
+
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+
+  // A new SSL for one accepted connection; the caller owns it.
+  SSL* NewSsl() const;
+
+  // The subject CN of the client's leaf certificate when the handshake
+  // verified it against client_ca (and the CRL); nullopt otherwise, or when
+  // the leaf has no CN or more than one.
+  static std::optional<std::string> VerifiedClientName(SSL* ssl);
+
+ private:
+  explicit TlsContext(SslCtxPtr ctx) : ctx_(std::move(ctx)) {}
+  SslCtxPtr ctx_;
+};
+
+}  // namespace tlsproxy::proxy

@@ -1,0 +1,208 @@
+#include "proxy/upstream_exchange.h"
+
+#include <event2/buffer.h>
+
+#include <cerrno>
+
+namespace tlsproxy::proxy {
+namespace {
+
+constexpr timeval kConnectTimeout = {5, 0};
+
+UpstreamExchange* Self(http_parser* parser) { return static_cast<UpstreamExchange*>(parser->data); }
+
+}  // namespace
+
+const http_parser_settings UpstreamExchange::kSettings = [] {
+  http_parser_settings s{};
+  s.on_status = &UpstreamExchange::OnStatus;
+  s.on_header_field = &UpstreamExchange::OnHeaderField;
+  s.on_header_value = &UpstreamExchange::OnHeaderValue;
+  s.on_headers_complete = &UpstreamExchange::OnHeadersComplete;
+  s.on_body = &UpstreamExchange::OnBody;
+  s.on_message_complete = &UpstreamExchange::OnMessageComplete;
+  return s;
+}();
+
+UpstreamExchange::UpstreamExchange(UpstreamPool& pool, Delegate& delegate, std::string request,
+                                   bool is_head, bool may_retry)
+    : pool_(pool),
+      delegate_(delegate),
+      request_(std::move(request)),
+      is_head_(is_head),
+      may_retry_(may_retry) {}
+
+UpstreamExchange::~UpstreamExchange() {
+  if (bev_ != nullptr) bufferevent_free(bev_);
+}
+
+void UpstreamExchange::Start() {
+  http_parser_init(&parser_, HTTP_RESPONSE);
+  parser_.data = this;
+  head_ = ResponseHead{};
+  header_value_last_ = false;
+  informational_ = false;
+  message_complete_ = false;
+  got_bytes_ = false;
+
+  const UpstreamPool::Lease lease = pool_.Acquire();
+  if (lease.bev == nullptr) return Fail(ProxyError::kBadGateway, "cannot connect to etcd");
+  bev_ = lease.bev;
+  reused_ = lease.reused;
+  bufferevent_setcb(bev_, &UpstreamExchange::OnRead, nullptr, &UpstreamExchange::OnEvent, this);
+  if (reused_) {
+    phase_ = Phase::kAwaitingHead;
+  } else {
+    phase_ = Phase::kConnecting;
+    bufferevent_set_timeouts(bev_, nullptr, &kConnectTimeout);
+  }
+  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  Send();
+}
+
+void UpstreamExchange::Send() {
+  // Queued now; libevent flushes it once the connection is up.
+  bufferevent_write(bev_, request_.data(), request_.size());
+}
+
+void UpstreamExchange::PauseReading() {
+  if (bev_ != nullptr) bufferevent_disable(bev_, EV_READ);
+}
+
+void UpstreamExchange::ResumeReading() {
+  if (bev_ != nullptr && phase_ == Phase::kStreaming) bufferevent_enable(bev_, EV_READ);
+}
+
+void UpstreamExchange::OnRead(bufferevent* /*bev*/, void* self) {
+  static_cast<UpstreamExchange*>(self)->ParseInput();
+}
+
+void UpstreamExchange::ParseInput() {
+  evbuffer* input = bufferevent_get_input(bev_);
+  while (evbuffer_get_length(input) > 0 && !message_complete_) {
+    got_bytes_ = true;
+    evbuffer_iovec chunk;
+    evbuffer_peek(input, -1, nullptr, &chunk, 1);
+    const size_t parsed = http_parser_execute(
+        &parser_, &kSettings, static_cast<const char*>(chunk.iov_base), chunk.iov_len);
+    evbuffer_drain(input, parsed);
+    const auto error = HTTP_PARSER_ERRNO(&parser_);
+    if (error != HPE_OK && error != HPE_PAUSED) {
+      return Fail(ProxyError::kBadGateway, "malformed response from etcd");
+    }
+  }
+  if (message_complete_) Complete();
+}
+
+void UpstreamExchange::Complete() {
+  const bool reusable =
+      http_should_keep_alive(&parser_) && evbuffer_get_length(bufferevent_get_input(bev_)) == 0;
+  bufferevent* bev = bev_;
+  bev_ = nullptr;
+  phase_ = Phase::kDone;
+  if (reusable) {
+    pool_.Release(bev);
+  } else {
+    bufferevent_free(bev);
+  }
+  delegate_.OnResponseComplete();  // may destroy this
+}
+
+void UpstreamExchange::Fail(ProxyError error, const char* message) {
+  const bool after_head = phase_ == Phase::kStreaming;
+  phase_ = Phase::kFailed;
+  if (bev_ != nullptr) {
+    bufferevent_free(bev_);
+    bev_ = nullptr;
+  }
+  delegate_.OnUpstreamError(error, message, after_head);  // may destroy this
+}
+
+void UpstreamExchange::OnEvent(bufferevent* /*bev*/, short what, void* context) {
+  auto* self = static_cast<UpstreamExchange*>(context);
+  if (what & BEV_EVENT_CONNECTED) {
+    self->phase_ = Phase::kAwaitingHead;
+    bufferevent_set_timeouts(self->bev_, nullptr, nullptr);
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) {
+    return self->Fail(ProxyError::kGatewayTimeout, "timed out connecting to etcd");
+  }
+  if (self->phase_ == Phase::kConnecting) {
+    return self->Fail(ProxyError::kBadGateway, "cannot connect to etcd");
+  }
+  if (what & BEV_EVENT_EOF) {
+    // Close-delimited bodies end here; tell the parser.
+    http_parser_execute(&self->parser_, &kSettings, nullptr, 0);
+    if (self->message_complete_) return self->Complete();
+  }
+  if (!self->got_bytes_ && self->reused_ && self->may_retry_) {
+    // A kept-alive connection etcd had already closed: try again.
+    bufferevent_free(self->bev_);
+    self->bev_ = nullptr;
+    return self->Start();
+  }
+  self->Fail(ProxyError::kBadGateway, "etcd closed the connection");
+}
+
+int UpstreamExchange::OnStatus(http_parser*, const char*, size_t) { return 0; }
+
+int UpstreamExchange::OnHeaderField(http_parser* parser, const char* at, size_t length) {
+  UpstreamExchange* self = Self(parser);
+  if (self->header_value_last_ || self->head_.headers.empty()) {
+    self->head_.headers.emplace_back(std::string(at, length), std::string());
+    self->header_value_last_ = false;
+  } else {
+    self->head_.headers.back().first.append(at, length);
+  }
+  return 0;
+}
+
+int UpstreamExchange::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
+  UpstreamExchange* self = Self(parser);
+  if (self->head_.headers.empty()) return 1;
+  self->head_.headers.back().second.append(at, length);
+  self->header_value_last_ = true;
+  return 0;
+}
+
+int UpstreamExchange::OnHeadersComplete(http_parser* parser) {
+  UpstreamExchange* self = Self(parser);
+  const int status = static_cast<int>(parser->status_code);
+  if (status == 101) return -1;  // we never ask for an upgrade
+  if (status >= 100 && status < 200) {
+    self->informational_ = true;  // e.g. 100 Continue: wait for the real head
+    return 0;
+  }
+  self->head_.status = status;
+  self->head_.http_major = parser->http_major;
+  self->head_.http_minor = parser->http_minor;
+  self->phase_ = Phase::kStreaming;
+  const bool has_body = !self->is_head_ && status != 204 && status != 304;
+  const std::string* content_length = nullptr;
+  for (const auto& [name, value] : self->head_.headers) {
+    if (EqualsIgnoreCase(name, "content-length")) content_length = &value;
+  }
+  self->delegate_.OnResponseHead(self->head_, has_body, content_length);
+  return self->is_head_ ? 1 : 0;
+}
+
+int UpstreamExchange::OnBody(http_parser* parser, const char* at, size_t length) {
+  Self(parser)->delegate_.OnResponseBody(at, length);
+  return 0;
+}
+
+int UpstreamExchange::OnMessageComplete(http_parser* parser) {
+  UpstreamExchange* self = Self(parser);
+  if (self->informational_) {
+    self->informational_ = false;
+    self->head_ = ResponseHead{};
+    self->header_value_last_ = false;
+    return 0;
+  }
+  self->message_complete_ = true;
+  http_parser_pause(parser, 1);
+  return 0;
+}
+
+}  // namespace tlsproxy::proxy
