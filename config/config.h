@@ -5,10 +5,10 @@
 // errors has every field validated (types, ranges, unknown keys refused,
 // files readable, hashes in a supported format, ACL prefixes well formed,
 // every user named in an ACL defined in `accounts`, unless tls.client_ca is
-// set, in which case a name may also be a client certificate's CN). Every error names the YAML key and its line.
-// TLS material is checked for readability here; that the key matches the
-// certificate is checked by proxy/tls_context when it builds the SSL_CTX,
-// which reports errors in the same ConfigError form.
+// set, in which case a name may also be a client certificate's CN). Every error names the YAML key
+// and its line. TLS material is checked for readability here; that the key matches the certificate
+// is checked by proxy/tls_context when it builds the SSL_CTX, which reports errors in the same
+// ConfigError form.
 #pragma once
 
 #include <cstddef>
@@ -33,8 +33,8 @@ struct ConfigError {
 struct HostPort {
   std::string host;  // without brackets: "0.0.0.0", "::", "127.0.0.1", "::1", "localhost"
   uint16_t port = 0;
-  std::string text;  // as written, e.g. "[::]:2379"
-  int line = 0;
+  std::string text;  // as written, e.g. "[::]:2379"; for `upstream`, the whole URL as written
+  int line = 0;      // 0 for a default value
 };
 
 struct TlsSettings {
@@ -51,8 +51,8 @@ struct TlsSettings {
 
 // One entry of `acls`: a key prefix under /v2/keys and who may write there.
 struct AclRule {
-  std::string prefix;               // canonical: starts with '/', no trailing '/' except for "/" itself
-  std::vector<std::string> users;   // empty: anyone may write
+  std::string prefix;  // canonical: starts with '/', no trailing '/' except for "/" itself
+  std::vector<std::string> users;  // empty: anyone may write
   int line = 0;
 };
 
