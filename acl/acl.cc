@@ -1,0 +1,125 @@
+#include "acl/acl.h"
+
+#include <algorithm>
+
+namespace tlsproxy::acl {
+namespace {
+
+constexpr char kNoRule[] = "-";
+
+// True when `key` is `prefix` or lies below it on a segment boundary.
+bool Covers(const std::string& prefix, const std::string& key) {
+  if (prefix == "/") return true;
+  return key == prefix ||
+         (key.size() > prefix.size() && key.starts_with(prefix) && key[prefix.size()] == '/');
+}
+
+Decision Allow(std::string rule, std::string reason) {
+  return Decision{Verdict::kAllow, std::move(rule), std::move(reason)};
+}
+
+// A refusal: 401 when the client proved no identity, else 403.
+Decision Deny(const Identity& identity, std::string rule, std::string reason) {
+  Verdict verdict = identity.empty() ? Verdict::kNeedCredentials : Verdict::kForbidden;
+  return Decision{verdict, std::move(rule), std::move(reason)};
+}
+
+std::string NotListedReason(const Identity& identity, const std::string& prefix) {
+  if (identity.empty()) return "no identity";
+  std::string who = identity.cert_user ? *identity.cert_user : *identity.basic_user;
+  if (identity.cert_user && identity.basic_user && *identity.cert_user != *identity.basic_user) {
+    who += "/" + *identity.basic_user;
+  }
+  return "user " + who + " not listed on " + prefix;
+}
+
+}  // namespace
+
+std::string Identity::ToString() const {
+  if (empty()) return "-";
+  std::string text;
+  if (cert_user) text = "cert:" + *cert_user;
+  if (basic_user) text += (text.empty() ? "" : ",") + std::string("basic:") + *basic_user;
+  return text;
+}
+
+std::shared_ptr<const Acl> Acl::Compile(const config::Config& config) {
+  std::shared_ptr<Acl> acl(new Acl());
+  acl->rules_ = config.acls;
+  acl->public_reads_ = config.public_reads;
+  acl->read_only_ = config.read_only;
+  return acl;
+}
+
+bool Acl::IsReadMethod(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
+
+const config::AclRule* Acl::WinningRule(const std::string& key) const {
+  const config::AclRule* winner = nullptr;
+  for (const config::AclRule& rule : rules_) {
+    if (!Covers(rule.prefix, key)) continue;
+    if (winner == nullptr || rule.prefix.size() > winner->prefix.size()) winner = &rule;
+  }
+  return winner;
+}
+
+std::vector<const config::AclRule*> Acl::RulesBelow(const std::string& key) const {
+  std::vector<const config::AclRule*> below;
+  for (const config::AclRule& rule : rules_) {
+    if (rule.prefix != key && Covers(key, rule.prefix)) below.push_back(&rule);
+  }
+  return below;
+}
+
+bool Acl::Lists(const config::AclRule& rule, const Identity& identity) {
+  if (rule.users.empty()) return true;
+  auto listed = [&rule](const std::optional<std::string>& name) {
+    return name && std::find(rule.users.begin(), rule.users.end(), *name) != rule.users.end();
+  };
+  return listed(identity.cert_user) || listed(identity.basic_user);
+}
+
+Decision Acl::Decide(const AclRequest& request) const {
+  const bool read = IsReadMethod(request.method);
+  if (!read && read_only_) return Decision{Verdict::kReadOnly, "read_only", "read-only mode"};
+  switch (request.target.endpoint) {
+    case Endpoint::kKeys:
+      if (read && public_reads_) return Allow("public_reads", "public read");
+      return DecideKey(request, read);
+    case Endpoint::kPublicRead:
+      if (read && public_reads_) return Allow("public_reads", "public read");
+      return DecideByRootRule(request.identity);
+    case Endpoint::kOther:
+      return DecideByRootRule(request.identity);
+  }
+  return Deny(request.identity, kNoRule, "unknown endpoint");
+}
+
+Decision Acl::DecideKey(const AclRequest& request, bool read) const {
+  const Identity& identity = request.identity;
+  const config::AclRule* rule = WinningRule(request.target.key);
+  if (rule == nullptr) return Deny(identity, kNoRule, "no rule covers key");
+  if (!Lists(*rule, identity))
+    return Deny(identity, rule->prefix, NotListedReason(identity, rule->prefix));
+  if (request.reaches_subtree) {
+    for (const config::AclRule* below : RulesBelow(request.target.key)) {
+      if (Lists(*below, identity)) continue;
+      std::string verb = read ? "recursive read" : "recursive write";
+      return Deny(identity, below->prefix, verb + " reaches " + below->prefix);
+    }
+  }
+  return Allow(rule->prefix, rule->users.empty() ? "open rule" : "listed");
+}
+
+Decision Acl::DecideByRootRule(const Identity& identity) const {
+  const config::AclRule* root = nullptr;
+  for (const config::AclRule& rule : rules_) {
+    if (rule.prefix == "/") root = &rule;
+  }
+  if (root == nullptr) return Deny(identity, kNoRule, "no / rule");
+  if (!Lists(*root, identity)) return Deny(identity, "/", NotListedReason(identity, "/"));
+  return Allow("/", root->users.empty() ? "open rule" : "listed");
+}
+
+}  // namespace tlsproxy::acl

@@ -19,7 +19,8 @@ struct Identity {
   std::optional<std::string> cert_user;   // verified leaf certificate's subject CN
   std::optional<std::string> basic_user;  // basic-auth user whose password verified
   bool empty() const { return !cert_user && !basic_user; }
-  std::string ToString() const;  // "-" when empty, else "cert:CN", "basic:user" or both joined by ","
+  // "-" when empty, else "cert:CN", "basic:user" or both joined by ",".
+  std::string ToString() const;
 };
 
 struct AclRequest {
@@ -38,7 +39,10 @@ enum class Verdict {
 
 struct Decision {
   Verdict verdict = Verdict::kForbidden;
-  std::string rule;    // the rule that decided: an ACL prefix like "/conftool", or "public_reads", "read_only"
+  // The rule that decided: an ACL prefix like "/conftool" (for a subtree
+  // refusal, the more specific rule below the target that refused), or
+  // "public_reads", "read_only", or "-" when no rule covers the request.
+  std::string rule;
   std::string reason;  // short text for logs, e.g. "user conftool not on /"
   bool allowed() const { return verdict == Verdict::kAllow; }
 };
@@ -60,7 +64,12 @@ class Acl {
   const config::AclRule* WinningRule(const std::string& key) const;
   // Rules strictly below `key` (prefix is a descendant of key).
   std::vector<const config::AclRule*> RulesBelow(const std::string& key) const;
+  // True when the rule lists either identity, or lists nobody (open rule).
   static bool Lists(const config::AclRule& rule, const Identity& identity);
+  // A /v2/keys request not settled by read_only or public_reads.
+  Decision DecideKey(const AclRequest& request, bool read) const;
+  // Requests outside /v2/keys (not settled by public_reads): the "/" rule alone.
+  Decision DecideByRootRule(const Identity& identity) const;
 
   std::vector<config::AclRule> rules_;
   bool public_reads_ = true;

@@ -2,8 +2,9 @@
 //
 // Stateless and pure. Refuses (returns an error) anything that cannot be
 // canonicalised unambiguously: dot segments, empty segments ("//"), an
-// encoded '/', a backslash, a NUL, malformed percent escapes, targets that
-// are neither origin-form ("/...") nor absolute-form ("http(s)://host/...").
+// encoded '/' or backslash, a backslash, a NUL or other control character, a
+// space, a fragment ('#'), malformed percent escapes, targets that are
+// neither origin-form ("/...") nor absolute-form ("http(s)://host/...").
 // Percent-decoding happens exactly once. A single trailing slash is allowed
 // and names the same key.
 #pragma once
