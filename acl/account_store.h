@@ -1,10 +1,12 @@
 // Checks basic-auth passwords against the `accounts` hashes of a Config.
 //
-// Immutable after construction; safe to share across threads. Verification
-// uses apr-util's apr_password_validate (the function Apache uses for
-// htpasswd files), which supports $apr1$, bcrypt and sha-crypt and compares
-// in constant time. An unknown user is checked against a dummy hash so the
-// answer takes about as long as for a known one.
+// Immutable after construction; safe to share across threads. Each hash is
+// recomputed by the library that owns its format: apr-util's apr_md5_encode
+// for $apr1$ (what Apache's htpasswd check uses) and libxcrypt's crypt_r for
+// bcrypt ($2y$ $2b$ $2a$) and sha-crypt ($5$ $6$), which is what
+// apr_password_validate calls for them. The result is compared with
+// CRYPTO_memcmp, in constant time. An unknown user is checked against a
+// configured hash so the answer takes about as long as for a known one.
 #pragma once
 
 #include <map>
