@@ -250,6 +250,10 @@ class Validator {
   void OnMaxHeaderBytes(const Entry& entry) {
     Assign(ReadSize(entry, kMinHeaderBytes, kMaxHeaderBytesLimit), &config_.max_header_bytes);
   }
+  void OnAdminListen(const Entry& entry);
+  void OnDrainTimeout(const Entry& entry) {
+    Assign(ReadSize(entry, 0, 3600), &config_.drain_timeout_seconds);
+  }
   void OnLog(const Entry& entry);
   void OnLogLevel(const Entry& entry);
   void OnLogAccessLog(const Entry& entry);
@@ -510,6 +514,23 @@ void Validator::OnAcl(const Entry& entry) {
   config_.acls.push_back(std::move(rule));
 }
 
+void Validator::OnAdminListen(const Entry& entry) {
+  const std::optional<std::string> text = ReadString(entry);
+  if (!text) return;
+  if (*text == "off") {
+    config_.admin_listen.reset();
+    return;
+  }
+  std::string why;
+  std::optional<HostPort> address = ParseHostPort(*text, &why);
+  if (!address) {
+    AddError(entry.path, entry.line, why + ", or off");
+    return;
+  }
+  address->line = entry.line;
+  config_.admin_listen = std::move(address);
+}
+
 void Validator::OnLog(const Entry& entry) {
   if (!ExpectMap(entry)) return;
   static const KeyTable kTable{
@@ -603,6 +624,8 @@ LoadResult Validator::Run(const std::string& yaml_text) {
                                 {"read_only", &Validator::OnReadOnly},
                                 {"max_body_bytes", &Validator::OnMaxBodyBytes},
                                 {"max_header_bytes", &Validator::OnMaxHeaderBytes},
+                                {"admin_listen", &Validator::OnAdminListen},
+                                {"drain_timeout", &Validator::OnDrainTimeout},
                                 {"log", &Validator::OnLog}},
                                {"tls", "acls"}};
   Dispatch(root, kTable);

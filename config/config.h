@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,11 @@ struct Config {
   std::size_t max_body_bytes = 20971520;
   std::size_t max_header_bytes = 16384;
   LogSettings log;
+  // Plain-HTTP admin listener for /metrics, /healthz, /readyz; loopback by
+  // default; unset when the config says "off".
+  std::optional<HostPort> admin_listen = HostPort{"127.0.0.1", 9142, "127.0.0.1:9142", 0};
+  // On SIGTERM/SIGINT, how long requests in flight may take to finish.
+  std::size_t drain_timeout_seconds = 10;
   std::string source_path;  // the file it came from (empty when parsed from text)
 };
 

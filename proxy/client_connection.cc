@@ -47,6 +47,15 @@ std::string AddressText(const sockaddr* address, std::string* ip_out) {
   return ip;
 }
 
+// A long poll or a stream: `wait` or `stream` set to true in the query.
+bool IsWatch(const acl::RequestTarget& target) {
+  for (const char* name : {"wait=true", "stream=true"}) {
+    const size_t at = target.query.find(name);
+    if (at != std::string::npos && (at == 0 || target.query[at - 1] == '&')) return true;
+  }
+  return false;
+}
+
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -117,6 +126,7 @@ ClientConnection::~ClientConnection() {
 }
 
 void ClientConnection::OnHandshakeDone() {
+  server_.metrics().CountHandshake();
   cert_user_ = TlsContext::VerifiedClientName(bufferevent_openssl_get_ssl(bev_));
   state_ = State::kReadingRequest;
   SetReadTimeout(kIdleTimeoutSeconds);
@@ -127,6 +137,7 @@ void ClientConnection::OnHandshakeDone() {
 // ---- Reading a request -----------------------------------------------------
 
 void ClientConnection::ResetRequest() {
+  runtime_ = server_.runtime();  // a reload applies from the next request on
   http_parser_pause(&parser_, 0);
   head_ = RequestHead{};
   body_.clear();
@@ -136,6 +147,7 @@ void ClientConnection::ResetRequest() {
   message_complete_ = false;
   parse_error_.reset();
   framing_ = BodyFraming::kNone;
+  is_watch_ = false;
   status_ = 0;
   bytes_sent_ = 0;
   identity_ = "-";
@@ -278,6 +290,7 @@ void ClientConnection::HandleRequest() {
   std::optional<acl::Identity> identity = Authenticate(&failure);
   if (!identity) {
     spdlog::info("{}: authentication failed: {}", peer_, failure);
+    server_.metrics().CountAuthFailure(failure);
     rule_ = "authentication";
     return Refuse(ProxyError::kNeedCredentials, "", keep_alive_);
   }
@@ -292,6 +305,7 @@ void ClientConnection::HandleRequest() {
       acl::ReachesSubtree(target.query, body_, content_type.value_or(std::string_view()));
   const acl::Decision decision = runtime_->acl->Decide(request);
   rule_ = decision.rule.empty() ? "-" : decision.rule;
+  if (!decision.allowed()) server_.metrics().CountAclDenial(rule_);
   switch (decision.verdict) {
     case acl::Verdict::kAllow:
       return Forward(target);
@@ -314,16 +328,16 @@ std::optional<acl::Identity> ClientConnection::Authenticate(std::string* failure
   const auto values = head_.All("authorization");
   if (values.empty()) return identity;
   if (values.size() > 1) {
-    *failure = "several Authorization headers";
+    *failure = "several_headers";
     return std::nullopt;
   }
   const std::optional<acl::BasicCredentials> credentials = acl::ParseBasicAuth(values[0]);
   if (!credentials) {
-    *failure = "malformed Authorization header";
+    *failure = "malformed_header";
     return std::nullopt;
   }
   if (!runtime_->accounts->Verify(credentials->user, credentials->password)) {
-    *failure = "wrong password or unknown user";  // the user name may be a typed password
+    *failure = "wrong_password";  // or unknown user; never log the name, it may be a password
     return std::nullopt;
   }
   identity.basic_user = credentials->user;
@@ -334,6 +348,9 @@ std::optional<acl::Identity> ClientConnection::Authenticate(std::string* failure
 
 void ClientConnection::Forward(const acl::RequestTarget& target) {
   state_ = State::kForwarding;
+  forwarded_ = std::chrono::steady_clock::now();
+  is_watch_ = head_.method == "GET" && IsWatch(target);
+  if (is_watch_) server_.metrics().WatchOpened();
   SetReadTimeout(0);  // a watch may sit silent for hours
   const bool is_head = head_.method == "HEAD";
   UpstreamExchange::Delegate& delegate = *this;
@@ -380,6 +397,9 @@ std::string ClientConnection::BuildUpstreamRequest(const acl::RequestTarget& tar
 void ClientConnection::OnResponseHead(const ResponseHead& head, bool has_body,
                                       const std::string* content_length) {
   status_ = head.status;
+  server_.metrics().ObserveUpstreamLatency(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - forwarded_).count());
+  if (server_.draining()) keep_alive_ = false;
   std::string out =
       "HTTP/1.1 " + std::to_string(head.status) + " " + ReasonPhrase(head.status) + "\r\n";
   const std::vector<std::string> tokens = ConnectionTokens(head.headers);
@@ -430,21 +450,62 @@ void ClientConnection::OnResponseComplete() {
   FinishRequest();
 }
 
-void ClientConnection::OnUpstreamError(ProxyError error, const char* message, bool after_head) {
+void ClientConnection::OnUpstreamError(UpstreamFailure failure, bool after_head) {
   exchange_.reset();
-  spdlog::warn("{}: upstream error on {} {}: {}", peer_, head_.method, path_, message);
+  struct Mapping {
+    ProxyError error;
+    const char* message;
+    const char* kind;
+  };
+  static constexpr Mapping kMappings[] = {
+      {ProxyError::kBadGateway, "cannot connect to etcd", "connect"},
+      {ProxyError::kGatewayTimeout, "timed out connecting to etcd", "timeout"},
+      {ProxyError::kBadGateway, "etcd closed the connection", "closed"},
+      {ProxyError::kBadGateway, "malformed response from etcd", "malformed"},
+  };
+  const Mapping& m = kMappings[static_cast<int>(failure)];
+  server_.metrics().CountUpstreamError(m.kind);
+  spdlog::warn("{}: upstream error on {} {}: {}", peer_, head_.method, path_, m.message);
   if (after_head) {
     // The status line is gone; all we can do is end the stream early.
     keep_alive_ = false;
     return FinishRequest();
   }
-  Refuse(error, message, keep_alive_);
+  Refuse(m.error, m.message, keep_alive_);
+}
+
+void ClientConnection::BeginDrain() {
+  switch (state_) {
+    case State::kHandshaking:
+      return ScheduleDestroy();
+    case State::kReadingRequest:
+      // Idle between requests: nothing is lost by closing now.
+      if (head_bytes_ == 0 && evbuffer_get_length(bufferevent_get_input(bev_)) == 0) {
+        return CloseAfterFlush();
+      }
+      return;  // FinishRequest() closes after this request
+    case State::kForwarding:
+      if (is_watch_) return EndWatch();
+      return;  // FinishRequest() closes after this request
+    case State::kClosing:
+    case State::kClosed:
+      return;
+  }
+}
+
+// Ends a watch as if etcd had finished it: the client sees a complete
+// response (a clean end of stream) rather than a reset connection.
+void ClientConnection::EndWatch() {
+  exchange_.reset();
+  if (status_ != 0 && framing_ == BodyFraming::kChunked) Write("0\r\n\r\n");
+  keep_alive_ = false;
+  FinishRequest();
 }
 
 // ---- Finishing -------------------------------------------------------------
 
 void ClientConnection::Refuse(ProxyError error, const char* message, bool keep_alive) {
-  keep_alive_ = keep_alive;
+  keep_alive_ = keep_alive && !server_.draining();
   status_ = StatusOf(error);
   const std::string response = BuildErrorResponse(error, message, keep_alive);
   bytes_sent_ = response.size() - response.find("\r\n\r\n") - 4;
@@ -454,6 +515,7 @@ void ClientConnection::Refuse(ProxyError error, const char* message, bool keep_a
 
 void ClientConnection::FinishRequest() {
   LogAccess();
+  if (server_.draining()) keep_alive_ = false;
   if (output_paused_) {
     output_paused_ = false;
     bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
@@ -474,6 +536,17 @@ void ClientConnection::FinishRequest() {
 }
 
 void ClientConnection::LogAccess() {
+  if (is_watch_) {
+    server_.metrics().WatchClosed();
+    is_watch_ = false;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  if (!head_.method.empty()) {
+    server_.metrics().CountRequest(acl::Acl::IsReadMethod(head_.method) ? "read" : "write",
+                                   status_);
+    server_.metrics().ObserveRequestLatency(seconds);
+  }
   AccessRecord record;
   record.client = peer_;
   record.identity = identity_;
@@ -481,9 +554,7 @@ void ClientConnection::LogAccess() {
   record.path = path_;
   record.status = status_;
   record.bytes = bytes_sent_;
-  record.milliseconds =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
-          .count();
+  record.milliseconds = seconds * 1000;
   record.rule = rule_;
   server_.access_log().Write(record);
 }
@@ -549,17 +620,16 @@ void ClientConnection::OnEvent(bufferevent* /*bev*/, short what, void* context) 
   if (what & BEV_EVENT_CONNECTED) return self->OnHandshakeDone();
   if (self->state_ == State::kForwarding) {
     // The client went away mid-request (or mid-watch): cancel upstream.
-    self->status_ = 499;
+    if (self->status_ == 0) self->status_ = 499;
     self->exchange_.reset();
     self->LogAccess();
   }
-  if ((what & BEV_EVENT_ERROR) && self->state_ == State::kHandshaking) {
+  if (self->state_ == State::kHandshaking) {
     const unsigned long error = bufferevent_get_openssl_error(self->bev_);
-    if (error != 0) {
-      char text[256];
-      ERR_error_string_n(error, text, sizeof text);
-      spdlog::info("{}: TLS handshake failed: {}", self->peer_, text);
-    }
+    const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
+    if (reason == nullptr) reason = (what & BEV_EVENT_TIMEOUT) ? "timeout" : "closed";
+    self->server_.metrics().CountHandshakeFailure(reason);
+    spdlog::info("{}: TLS handshake failed: {}", self->peer_, reason);
   }
   self->ScheduleDestroy();
 }

@@ -14,6 +14,10 @@
 //   FinishRequest  one access-log line; next request or close.
 // Nothing is forwarded unless the ACL allowed exactly the target forwarded.
 //
+// Each request uses the Runtime (config, ACL, accounts) current when it
+// starts, so a reload applies from the next request on a kept-alive
+// connection and never changes a request half way.
+//
 // Lifetime: owned by the Server's connection set; it destroys itself through
 // ScheduleDestroy(), which runs from the event loop, never from inside a
 // callback of its own.
@@ -48,6 +52,11 @@ class ClientConnection : private UpstreamExchange::Delegate {
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
 
+  // The server is shutting down: close now if idle, end an open watch with a
+  // clean end of stream, otherwise let the request in flight finish and
+  // close after it.
+  void BeginDrain();
+
  private:
   enum class State { kHandshaking, kReadingRequest, kForwarding, kClosing, kClosed };
   enum class BodyFraming { kNone, kLength, kChunked, kUntilClose };
@@ -76,7 +85,8 @@ class ClientConnection : private UpstreamExchange::Delegate {
                       const std::string* content_length) override;
   void OnResponseBody(const char* data, size_t length) override;
   void OnResponseComplete() override;
-  void OnUpstreamError(ProxyError error, const char* message, bool after_head) override;
+  void OnUpstreamError(UpstreamFailure failure, bool after_head) override;
+  void EndWatch();
 
   void LogAccess();
   void Write(const std::string& bytes);
@@ -124,6 +134,8 @@ class ClientConnection : private UpstreamExchange::Delegate {
 
   // The response being written, and the access-log fields.
   std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point forwarded_;
+  bool is_watch_ = false;
   BodyFraming framing_ = BodyFraming::kNone;
   bool output_paused_ = false;
   int status_ = 0;

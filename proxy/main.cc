@@ -54,7 +54,7 @@ int Serve(const std::string& path) {
   signal(SIGPIPE, SIG_IGN);
   std::string error;
   std::unique_ptr<tlsproxy::proxy::Server> server =
-      tlsproxy::proxy::Server::Create(runtime, &error);
+      tlsproxy::proxy::Server::Create(path, runtime, &error);
   if (!server) {
     spdlog::critical("{}: {}", path, error);
     return 1;

@@ -97,6 +97,13 @@ TlsContext::Result TlsContext::Create(const config::TlsSettings& settings) {
 
 SSL* TlsContext::NewSsl() const { return SSL_new(ctx_.get()); }
 
+std::time_t TlsContext::NotAfter() const {
+  X509* leaf = SSL_CTX_get0_certificate(ctx_.get());
+  std::tm expiry{};
+  if (leaf == nullptr || ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &expiry) != 1) return 0;
+  return timegm(&expiry);
+}
+
 std::optional<std::string> TlsContext::VerifiedClientName(SSL* ssl) {
   X509* leaf = SSL_get0_peer_certificate(ssl);
   if (leaf == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;

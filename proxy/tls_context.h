@@ -10,6 +10,7 @@
 
 #include <openssl/ssl.h>
 
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,9 @@ class TlsContext {
 
   // A new SSL for one accepted connection; the caller owns it.
   SSL* NewSsl() const;
+
+  // The server certificate's notAfter, as a Unix time (0 if unknown).
+  std::time_t NotAfter() const;
 
   // The subject CN of the client's leaf certificate when the handshake
   // verified it against client_ca (and the CRL); nullopt otherwise, or when

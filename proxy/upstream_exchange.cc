@@ -46,7 +46,7 @@ void UpstreamExchange::Start() {
   got_bytes_ = false;
 
   const UpstreamPool::Lease lease = pool_.Acquire();
-  if (lease.bev == nullptr) return Fail(ProxyError::kBadGateway, "cannot connect to etcd");
+  if (lease.bev == nullptr) return Fail(UpstreamFailure::kConnect);
   bev_ = lease.bev;
   reused_ = lease.reused;
   bufferevent_setcb(bev_, &UpstreamExchange::OnRead, nullptr, &UpstreamExchange::OnEvent, this);
@@ -88,7 +88,7 @@ void UpstreamExchange::ParseInput() {
     evbuffer_drain(input, parsed);
     const auto error = HTTP_PARSER_ERRNO(&parser_);
     if (error != HPE_OK && error != HPE_PAUSED) {
-      return Fail(ProxyError::kBadGateway, "malformed response from etcd");
+      return Fail(UpstreamFailure::kMalformed);
     }
   }
   if (message_complete_) Complete();
@@ -108,14 +108,14 @@ void UpstreamExchange::Complete() {
   delegate_.OnResponseComplete();  // may destroy this
 }
 
-void UpstreamExchange::Fail(ProxyError error, const char* message) {
+void UpstreamExchange::Fail(UpstreamFailure failure) {
   const bool after_head = phase_ == Phase::kStreaming;
   phase_ = Phase::kFailed;
   if (bev_ != nullptr) {
     bufferevent_free(bev_);
     bev_ = nullptr;
   }
-  delegate_.OnUpstreamError(error, message, after_head);  // may destroy this
+  delegate_.OnUpstreamError(failure, after_head);  // may destroy this
 }
 
 void UpstreamExchange::OnEvent(bufferevent* /*bev*/, short what, void* context) {
@@ -126,10 +126,10 @@ void UpstreamExchange::OnEvent(bufferevent* /*bev*/, short what, void* context) 
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
-    return self->Fail(ProxyError::kGatewayTimeout, "timed out connecting to etcd");
+    return self->Fail(UpstreamFailure::kTimeout);
   }
   if (self->phase_ == Phase::kConnecting) {
-    return self->Fail(ProxyError::kBadGateway, "cannot connect to etcd");
+    return self->Fail(UpstreamFailure::kConnect);
   }
   if (what & BEV_EVENT_EOF) {
     // Close-delimited bodies end here; tell the parser.
@@ -142,7 +142,7 @@ void UpstreamExchange::OnEvent(bufferevent* /*bev*/, short what, void* context) 
     self->bev_ = nullptr;
     return self->Start();
   }
-  self->Fail(ProxyError::kBadGateway, "etcd closed the connection");
+  self->Fail(UpstreamFailure::kClosed);
 }
 
 int UpstreamExchange::OnStatus(http_parser*, const char*, size_t) { return 0; }

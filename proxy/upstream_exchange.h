@@ -17,11 +17,18 @@
 #include <cstddef>
 #include <string>
 
-#include "proxy/error_response.h"
 #include "proxy/http_message.h"
 #include "proxy/upstream_pool.h"
 
 namespace tlsproxy::proxy {
+
+// Why an exchange failed; the client connection turns it into a 502 or 504.
+enum class UpstreamFailure {
+  kConnect,    // refused, unreachable, no socket: 502
+  kTimeout,    // connect timed out: 504
+  kClosed,     // etcd closed or reset the connection before the response ended: 502
+  kMalformed,  // the response could not be parsed: 502
+};
 
 class UpstreamExchange {
  public:
@@ -38,7 +45,7 @@ class UpstreamExchange {
     virtual void OnResponseBody(const char* data, size_t length) = 0;
     virtual void OnResponseComplete() = 0;
     // `after_head` tells whether OnResponseHead() was already called.
-    virtual void OnUpstreamError(ProxyError error, const char* message, bool after_head) = 0;
+    virtual void OnUpstreamError(UpstreamFailure failure, bool after_head) = 0;
   };
 
   // `request` is the complete request (head and body) to send.
@@ -63,7 +70,7 @@ class UpstreamExchange {
 
   void Send();
   void ParseInput();
-  void Fail(ProxyError error, const char* message);
+  void Fail(UpstreamFailure failure);
   void Complete();
 
   static void OnRead(bufferevent* bev, void* self);

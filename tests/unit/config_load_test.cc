@@ -183,6 +183,21 @@ TEST_F(ConfigTest, DefaultsWhenOnlyRequiredKeys) {
   EXPECT_EQ(config.max_header_bytes, 16384u);
   EXPECT_EQ(config.log.level, "info");
   EXPECT_EQ(config.log.access_log, "stderr");
+  ASSERT_TRUE(config.admin_listen.has_value());
+  EXPECT_EQ(config.admin_listen->text, "127.0.0.1:9142");
+  EXPECT_EQ(config.drain_timeout_seconds, 10u);
+}
+
+TEST_F(ConfigTest, AdminListenAndDrainTimeout) {
+  LoadResult result =
+      Parse(std::string(kMinimal) + "admin_listen: \"[::1]:9000\"\ndrain_timeout: 3\n");
+  ASSERT_TRUE(result.ok()) << Dump(result.errors);
+  EXPECT_EQ(result.config->admin_listen->host, "::1");
+  EXPECT_EQ(result.config->admin_listen->port, 9000);
+  EXPECT_EQ(result.config->drain_timeout_seconds, 3u);
+  result = Parse(std::string(kMinimal) + "admin_listen: \"off\"\n");
+  ASSERT_TRUE(result.ok()) << Dump(result.errors);
+  EXPECT_FALSE(result.config->admin_listen.has_value());
 }
 
 TEST_F(ConfigTest, EmptyOptionalTlsFilesAreUnset) {
@@ -413,6 +428,9 @@ std::vector<BadCase> BadCases() {
        "unknown level 'verbose'"},
       {"LevelIsList", MinimalPlus("log:\n  level: [info]\n"), "log.level", 7, "expected a string"},
       {"EmptyAccessLog", MinimalPlus("log: {access_log: \"\"}\n"), "log.access_log", 6, "stderr"},
+      // Operations.
+      {"AdminListenBad", MinimalPlus("admin_listen: \"nowhere\"\n"), "admin_listen", 6, "or off"},
+      {"DrainTimeoutBad", MinimalPlus("drain_timeout: -1\n"), "drain_timeout", 6, "between 0"},
   };
 }
 

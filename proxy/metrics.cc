@@ -1,0 +1,126 @@
+#include "proxy/metrics.h"
+
+#include <cstdio>
+
+namespace tlsproxy::proxy {
+namespace {
+
+constexpr char kPrefix[] = "etcd_tlsproxy_";
+
+// Label values come from our own tables or ACL prefixes; escape anyway.
+std::string Escape(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string Number(double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
+void Header(std::string* out, const std::string& name, const char* type, const char* help) {
+  *out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+void Counter(std::string* out, const char* suffix, const char* label, const char* help,
+             const std::map<std::string, uint64_t>& values) {
+  const std::string name = std::string(kPrefix) + suffix;
+  Header(out, name, "counter", help);
+  for (const auto& [key, count] : values) {
+    *out += name + "{" + label + "=\"" + Escape(key) + "\"} " + std::to_string(count) + "\n";
+  }
+}
+
+void Gauge(std::string* out, const char* suffix, const char* help, double value) {
+  const std::string name = std::string(kPrefix) + suffix;
+  Header(out, name, "gauge", help);
+  *out += name + " " + Number(value) + "\n";
+}
+
+}  // namespace
+
+const std::vector<double>& Histogram::Bounds() {
+  static const std::vector<double> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                              0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
+  return kBounds;
+}
+
+void Histogram::Observe(double seconds) {
+  const auto& bounds = Bounds();
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    if (seconds <= bounds[i]) ++counts_[i];
+  }
+  ++count_;
+  sum_ += seconds;
+}
+
+void Histogram::Render(const std::string& name, std::string* out) const {
+  const auto& bounds = Bounds();
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    *out += name + "_bucket{le=\"" + Number(bounds[i]) + "\"} " + std::to_string(counts_[i]) + "\n";
+  }
+  *out += name + "_bucket{le=\"+Inf\"} " + std::to_string(count_) + "\n";
+  *out += name + "_sum " + Number(sum_) + "\n";
+  *out += name + "_count " + std::to_string(count_) + "\n";
+}
+
+void Metrics::CountRequest(std::string_view method_class, int status) {
+  ++requests_[{std::string(method_class), status}];
+}
+
+void Metrics::CountAclDenial(const std::string& rule) { ++acl_denials_[rule]; }
+
+void Metrics::CountAuthFailure(std::string_view reason) { ++auth_failures_[std::string(reason)]; }
+
+void Metrics::CountUpstreamError(std::string_view kind) { ++upstream_errors_[std::string(kind)]; }
+
+void Metrics::CountHandshakeFailure(std::string_view reason) {
+  ++handshake_failures_[std::string(reason)];
+}
+
+std::string Metrics::Render() const {
+  std::string out;
+  const std::string requests = std::string(kPrefix) + "requests_total";
+  Header(&out, requests, "counter", "Requests answered, by method class and status.");
+  for (const auto& [key, count] : requests_) {
+    out += requests + "{method_class=\"" + key.first + "\",status=\"" + std::to_string(key.second) +
+           "\"} " + std::to_string(count) + "\n";
+  }
+  Counter(&out, "acl_denials_total", "rule", "Requests refused by the ACL, by deciding rule.",
+          acl_denials_);
+  Counter(&out, "auth_failures_total", "reason", "Failed basic-auth checks, by reason.",
+          auth_failures_);
+  Counter(&out, "upstream_errors_total", "kind", "Errors talking to etcd, by kind.",
+          upstream_errors_);
+  const std::string upstream = std::string(kPrefix) + "upstream_latency_seconds";
+  Header(&out, upstream, "histogram", "Time from forwarding a request to etcd's response head.");
+  upstream_latency_.Render(upstream, &out);
+  const std::string total = std::string(kPrefix) + "request_duration_seconds";
+  Header(&out, total, "histogram", "Time from a request's first byte to its last response byte.");
+  request_latency_.Render(total, &out);
+  Gauge(&out, "client_connections", "Open client connections.",
+        static_cast<double>(open_connections_));
+  Gauge(&out, "watches", "Open watches (wait=true or stream=true).",
+        static_cast<double>(open_watches_));
+  const std::string handshakes = std::string(kPrefix) + "tls_handshakes_total";
+  Header(&out, handshakes, "counter", "Completed TLS handshakes.");
+  out += handshakes + " " + std::to_string(handshakes_) + "\n";
+  Counter(&out, "tls_handshake_failures_total", "reason", "Failed TLS handshakes, by reason.",
+          handshake_failures_);
+  Counter(&out, "config_reloads_total", "result", "Configuration reloads, by result.", reloads_);
+  Gauge(&out, "server_certificate_expiry_timestamp_seconds",
+        "Expiry (notAfter) of the server certificate, as a Unix time.",
+        static_cast<double>(certificate_expiry_));
+  return out;
+}
+
+}  // namespace tlsproxy::proxy
