@@ -59,7 +59,11 @@ bool AccountStore::Verify(const std::string& user, const std::string& password) 
     (void)Matches(password, hash);
     return false;
   }
-  return Matches(password, it->second);
+  const auto now = CredentialCache::Clock::now();
+  if (cache_.Contains(user, password, now)) return true;
+  if (!Matches(password, it->second)) return false;
+  cache_.Remember(user, password, now);
+  return true;
 }
 
 }  // namespace tlsproxy::acl

@@ -7,10 +7,16 @@
 // apr_password_validate calls for them. The result is compared with
 // CRYPTO_memcmp, in constant time. An unknown user is checked against a
 // configured hash so the answer takes about as long as for a known one.
+//
+// Successful checks are remembered in a CredentialCache owned by this store,
+// so a reload (which builds a new store) forgets them all: a password
+// changed in the config takes effect with the reload.
 #pragma once
 
 #include <map>
 #include <string>
+
+#include "acl/credential_cache.h"
 
 namespace tlsproxy::acl {
 
@@ -23,8 +29,12 @@ class AccountStore {
   // True only when `user` exists and `password` matches its hash.
   bool Verify(const std::string& user, const std::string& password) const;
 
+  static constexpr std::size_t kCacheEntries = 4096;
+  static constexpr std::chrono::seconds kCacheTtl{300};
+
  private:
   std::map<std::string, std::string> user_to_hash_;
+  mutable CredentialCache cache_{kCacheEntries, kCacheTtl};
 };
 
 }  // namespace tlsproxy::acl
