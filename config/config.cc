@@ -251,6 +251,7 @@ class Validator {
     Assign(ReadSize(entry, kMinHeaderBytes, kMaxHeaderBytesLimit), &config_.max_header_bytes);
   }
   void OnAdminListen(const Entry& entry);
+  void OnWorkers(const Entry& entry);
   void OnDrainTimeout(const Entry& entry) {
     Assign(ReadSize(entry, 0, 3600), &config_.drain_timeout_seconds);
   }
@@ -514,6 +515,20 @@ void Validator::OnAcl(const Entry& entry) {
   config_.acls.push_back(std::move(rule));
 }
 
+void Validator::OnWorkers(const Entry& entry) {
+  if (entry.value.IsScalar() && entry.value.Scalar() == "auto") {
+    config_.workers = 0;
+    return;
+  }
+  const std::optional<uint64_t> count =
+      entry.value.IsScalar() ? ParseDecimal(entry.value.Scalar()) : std::nullopt;
+  if (!count || *count < 1 || *count > 64) {
+    AddError(entry.path, entry.line, "expected auto or an integer between 1 and 64");
+    return;
+  }
+  config_.workers = static_cast<std::size_t>(*count);
+}
+
 void Validator::OnAdminListen(const Entry& entry) {
   const std::optional<std::string> text = ReadString(entry);
   if (!text) return;
@@ -625,6 +640,7 @@ LoadResult Validator::Run(const std::string& yaml_text) {
                                 {"max_body_bytes", &Validator::OnMaxBodyBytes},
                                 {"max_header_bytes", &Validator::OnMaxHeaderBytes},
                                 {"admin_listen", &Validator::OnAdminListen},
+                                {"workers", &Validator::OnWorkers},
                                 {"drain_timeout", &Validator::OnDrainTimeout},
                                 {"log", &Validator::OnLog}},
                                {"tls", "acls"}};

@@ -76,6 +76,9 @@ struct Config {
   // Plain-HTTP admin listener for /metrics, /healthz, /readyz; loopback by
   // default; unset when the config says "off".
   std::optional<HostPort> admin_listen = HostPort{"127.0.0.1", 9142, "127.0.0.1:9142", 0};
+  // Event loops, each with its own listening sockets (SO_REUSEPORT);
+  // 0 means "auto": one per CPU core.
+  std::size_t workers = 0;
   // On SIGTERM/SIGINT, how long requests in flight may take to finish.
   std::size_t drain_timeout_seconds = 10;
   std::string source_path;  // the file it came from (empty when parsed from text)

@@ -12,10 +12,10 @@ std::unique_ptr<AccessLog> AccessLog::Open(const std::string& destination, std::
   try {
     if (destination == "stderr") {
       logger = std::make_shared<spdlog::logger>("access",
-                                                std::make_shared<spdlog::sinks::stderr_sink_st>());
+                                                std::make_shared<spdlog::sinks::stderr_sink_mt>());
     } else {
       logger = std::make_shared<spdlog::logger>(
-          "access", std::make_shared<spdlog::sinks::basic_file_sink_st>(destination));
+          "access", std::make_shared<spdlog::sinks::basic_file_sink_mt>(destination));
     }
   } catch (const spdlog::spdlog_ex& e) {
     *error = e.what();

@@ -2,6 +2,7 @@
 // identity, method, path (never the query, which can carry values), status,
 // response bytes, milliseconds, and the ACL rule that decided. Never a
 // password or an Authorization value: the record has no field for them.
+// Thread-safe: every worker writes through the same AccessLog.
 #pragma once
 
 #include <spdlog/logger.h>

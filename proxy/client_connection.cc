@@ -11,7 +11,7 @@
 
 #include "acl/basic_auth.h"
 #include "acl/request_target.h"
-#include "proxy/server.h"
+#include "proxy/worker.h"
 
 namespace tlsproxy::proxy {
 namespace {
@@ -76,9 +76,9 @@ const http_parser_settings ClientConnection::kSettings = [] {
 
 // ---- Accepting and the handshake ------------------------------------------
 
-void ClientConnection::Accept(Server& server, evutil_socket_t fd, const sockaddr* address,
+void ClientConnection::Accept(Worker& worker, evutil_socket_t fd, const sockaddr* address,
                               int /*length*/) {
-  std::shared_ptr<const Runtime> runtime = server.runtime();
+  std::shared_ptr<const Runtime> runtime = worker.runtime();
   SSL* ssl = runtime->tls->NewSsl();
   if (ssl == nullptr) {
     evutil_closesocket(fd);
@@ -87,7 +87,7 @@ void ClientConnection::Accept(Server& server, evutil_socket_t fd, const sockaddr
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   bufferevent* bev = bufferevent_openssl_socket_new(
-      server.base(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+      worker.base(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
   if (bev == nullptr) {
     SSL_free(ssl);
     evutil_closesocket(fd);
@@ -95,13 +95,13 @@ void ClientConnection::Accept(Server& server, evutil_socket_t fd, const sockaddr
   }
   std::string ip;
   std::string peer = AddressText(address, &ip);
-  auto* connection = new ClientConnection(server, std::move(runtime), bev, ip, peer);
-  server.Add(connection);
+  auto* connection = new ClientConnection(worker, std::move(runtime), bev, ip, peer);
+  worker.Add(connection);
 }
 
-ClientConnection::ClientConnection(Server& server, std::shared_ptr<const Runtime> runtime,
+ClientConnection::ClientConnection(Worker& worker, std::shared_ptr<const Runtime> runtime,
                                    bufferevent* bev, std::string peer_ip, std::string peer)
-    : server_(server),
+    : worker_(worker),
       runtime_(std::move(runtime)),
       bev_(bev),
       peer_ip_(std::move(peer_ip)),
@@ -122,11 +122,11 @@ ClientConnection::~ClientConnection() {
     if (ssl != nullptr) SSL_shutdown(ssl);
   }
   bufferevent_free(bev_);
-  server_.Remove(this);
+  worker_.Remove(this);
 }
 
 void ClientConnection::OnHandshakeDone() {
-  server_.metrics().CountHandshake();
+  worker_.metrics().CountHandshake();
   cert_user_ = TlsContext::VerifiedClientName(bufferevent_openssl_get_ssl(bev_));
   state_ = State::kReadingRequest;
   SetReadTimeout(kIdleTimeoutSeconds);
@@ -137,7 +137,7 @@ void ClientConnection::OnHandshakeDone() {
 // ---- Reading a request -----------------------------------------------------
 
 void ClientConnection::ResetRequest() {
-  runtime_ = server_.runtime();  // a reload applies from the next request on
+  runtime_ = worker_.runtime();  // a reload applies from the next request on
   http_parser_pause(&parser_, 0);
   head_ = RequestHead{};
   body_.clear();
@@ -290,7 +290,7 @@ void ClientConnection::HandleRequest() {
   std::optional<acl::Identity> identity = Authenticate(&failure);
   if (!identity) {
     spdlog::info("{}: authentication failed: {}", peer_, failure);
-    server_.metrics().CountAuthFailure(failure);
+    worker_.metrics().CountAuthFailure(failure);
     rule_ = "authentication";
     return Refuse(ProxyError::kNeedCredentials, "", keep_alive_);
   }
@@ -305,7 +305,7 @@ void ClientConnection::HandleRequest() {
       acl::ReachesSubtree(target.query, body_, content_type.value_or(std::string_view()));
   const acl::Decision decision = runtime_->acl->Decide(request);
   rule_ = decision.rule.empty() ? "-" : decision.rule;
-  if (!decision.allowed()) server_.metrics().CountAclDenial(rule_);
+  if (!decision.allowed()) worker_.metrics().CountAclDenial(rule_);
   switch (decision.verdict) {
     case acl::Verdict::kAllow:
       return Forward(target);
@@ -350,12 +350,12 @@ void ClientConnection::Forward(const acl::RequestTarget& target) {
   state_ = State::kForwarding;
   forwarded_ = std::chrono::steady_clock::now();
   is_watch_ = head_.method == "GET" && IsWatch(target);
-  if (is_watch_) server_.metrics().WatchOpened();
+  if (is_watch_) worker_.metrics().WatchOpened();
   SetReadTimeout(0);  // a watch may sit silent for hours
   const bool is_head = head_.method == "HEAD";
   UpstreamExchange::Delegate& delegate = *this;
   exchange_ =
-      std::make_unique<UpstreamExchange>(server_.pool(), delegate, BuildUpstreamRequest(target),
+      std::make_unique<UpstreamExchange>(worker_.pool(), delegate, BuildUpstreamRequest(target),
                                          is_head, acl::Acl::IsReadMethod(head_.method));
   exchange_->Start();
 }
@@ -397,9 +397,9 @@ std::string ClientConnection::BuildUpstreamRequest(const acl::RequestTarget& tar
 void ClientConnection::OnResponseHead(const ResponseHead& head, bool has_body,
                                       const std::string* content_length) {
   status_ = head.status;
-  server_.metrics().ObserveUpstreamLatency(
+  worker_.metrics().ObserveUpstreamLatency(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - forwarded_).count());
-  if (server_.draining()) keep_alive_ = false;
+  if (worker_.draining()) keep_alive_ = false;
   std::string out =
       "HTTP/1.1 " + std::to_string(head.status) + " " + ReasonPhrase(head.status) + "\r\n";
   const std::vector<std::string> tokens = ConnectionTokens(head.headers);
@@ -464,7 +464,7 @@ void ClientConnection::OnUpstreamError(UpstreamFailure failure, bool after_head)
       {ProxyError::kBadGateway, "malformed response from etcd", "malformed"},
   };
   const Mapping& m = kMappings[static_cast<int>(failure)];
-  server_.metrics().CountUpstreamError(m.kind);
+  worker_.metrics().CountUpstreamError(m.kind);
   spdlog::warn("{}: upstream error on {} {}: {}", peer_, head_.method, path_, m.message);
   if (after_head) {
     // The status line is gone; all we can do is end the stream early.
@@ -505,7 +505,7 @@ void ClientConnection::EndWatch() {
 // ---- Finishing -------------------------------------------------------------
 
 void ClientConnection::Refuse(ProxyError error, const char* message, bool keep_alive) {
-  keep_alive_ = keep_alive && !server_.draining();
+  keep_alive_ = keep_alive && !worker_.draining();
   status_ = StatusOf(error);
   const std::string response = BuildErrorResponse(error, message, keep_alive);
   bytes_sent_ = response.size() - response.find("\r\n\r\n") - 4;
@@ -515,7 +515,7 @@ void ClientConnection::Refuse(ProxyError error, const char* message, bool keep_a
 
 void ClientConnection::FinishRequest() {
   LogAccess();
-  if (server_.draining()) keep_alive_ = false;
+  if (worker_.draining()) keep_alive_ = false;
   if (output_paused_) {
     output_paused_ = false;
     bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
@@ -530,22 +530,22 @@ void ClientConnection::FinishRequest() {
   // A pipelined request is waiting: parse it from the loop, not from here,
   // so a long pipeline never deepens the stack.
   if (resume_event_ == nullptr) {
-    resume_event_ = event_new(server_.base(), -1, 0, &ClientConnection::OnResume, this);
+    resume_event_ = event_new(worker_.base(), -1, 0, &ClientConnection::OnResume, this);
   }
   event_active(resume_event_, EV_TIMEOUT, 0);
 }
 
 void ClientConnection::LogAccess() {
   if (is_watch_) {
-    server_.metrics().WatchClosed();
+    worker_.metrics().WatchClosed();
     is_watch_ = false;
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   if (!head_.method.empty()) {
-    server_.metrics().CountRequest(acl::Acl::IsReadMethod(head_.method) ? "read" : "write",
+    worker_.metrics().CountRequest(acl::Acl::IsReadMethod(head_.method) ? "read" : "write",
                                    status_);
-    server_.metrics().ObserveRequestLatency(seconds);
+    worker_.metrics().ObserveRequestLatency(seconds);
   }
   AccessRecord record;
   record.client = peer_;
@@ -556,7 +556,7 @@ void ClientConnection::LogAccess() {
   record.bytes = bytes_sent_;
   record.milliseconds = seconds * 1000;
   record.rule = rule_;
-  server_.access_log().Write(record);
+  runtime_->access_log->Write(record);
 }
 
 void ClientConnection::CloseAfterFlush() {
@@ -576,7 +576,7 @@ void ClientConnection::ScheduleDestroy() {
   bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
   bufferevent_disable(bev_, EV_READ | EV_WRITE);
   const timeval now = {0, 0};
-  event_base_once(server_.base(), -1, EV_TIMEOUT, &ClientConnection::OnDestroy, this, &now);
+  event_base_once(worker_.base(), -1, EV_TIMEOUT, &ClientConnection::OnDestroy, this, &now);
 }
 
 void ClientConnection::Write(const std::string& bytes) {
@@ -628,7 +628,7 @@ void ClientConnection::OnEvent(bufferevent* /*bev*/, short what, void* context) 
     const unsigned long error = bufferevent_get_openssl_error(self->bev_);
     const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
     if (reason == nullptr) reason = (what & BEV_EVENT_TIMEOUT) ? "timeout" : "closed";
-    self->server_.metrics().CountHandshakeFailure(reason);
+    self->worker_.metrics().CountHandshakeFailure(reason);
     spdlog::info("{}: TLS handshake failed: {}", self->peer_, reason);
   }
   self->ScheduleDestroy();

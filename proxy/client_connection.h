@@ -18,7 +18,7 @@
 // starts, so a reload applies from the next request on a kept-alive
 // connection and never changes a request half way.
 //
-// Lifetime: owned by the Server's connection set; it destroys itself through
+// Lifetime: owned by its Worker's connection set; it destroys itself through
 // ScheduleDestroy(), which runs from the event loop, never from inside a
 // callback of its own.
 #pragma once
@@ -42,12 +42,12 @@
 
 namespace tlsproxy::proxy {
 
-class Server;
+class Worker;
 
 class ClientConnection : private UpstreamExchange::Delegate {
  public:
   // Takes ownership of `fd`, an accepted TCP socket.
-  static void Accept(Server& server, evutil_socket_t fd, const sockaddr* address, int length);
+  static void Accept(Worker& worker, evutil_socket_t fd, const sockaddr* address, int length);
   ~ClientConnection() override;
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
@@ -61,7 +61,7 @@ class ClientConnection : private UpstreamExchange::Delegate {
   enum class State { kHandshaking, kReadingRequest, kForwarding, kClosing, kClosed };
   enum class BodyFraming { kNone, kLength, kChunked, kUntilClose };
 
-  ClientConnection(Server& server, std::shared_ptr<const Runtime> runtime, bufferevent* bev,
+  ClientConnection(Worker& worker, std::shared_ptr<const Runtime> runtime, bufferevent* bev,
                    std::string peer_ip, std::string peer);
 
   // Request phases.
@@ -110,7 +110,7 @@ class ClientConnection : private UpstreamExchange::Delegate {
   static const http_parser_settings kSettings;
   bool CountHeadBytes(size_t length);
 
-  Server& server_;
+  Worker& worker_;
   std::shared_ptr<const Runtime> runtime_;
   bufferevent* bev_;
   event* resume_event_ = nullptr;

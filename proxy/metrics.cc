@@ -74,20 +74,47 @@ void Histogram::Render(const std::string& name, std::string* out) const {
 }
 
 void Metrics::CountRequest(std::string_view method_class, int status) {
+  std::lock_guard<std::mutex> lock(mutex_);
   ++requests_[{std::string(method_class), status}];
 }
 
-void Metrics::CountAclDenial(const std::string& rule) { ++acl_denials_[rule]; }
+void Metrics::CountAclDenial(const std::string& rule) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++acl_denials_[rule];
+}
 
-void Metrics::CountAuthFailure(std::string_view reason) { ++auth_failures_[std::string(reason)]; }
+void Metrics::CountAuthFailure(std::string_view reason) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++auth_failures_[std::string(reason)];
+}
 
-void Metrics::CountUpstreamError(std::string_view kind) { ++upstream_errors_[std::string(kind)]; }
+void Metrics::CountUpstreamError(std::string_view kind) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++upstream_errors_[std::string(kind)];
+}
 
 void Metrics::CountHandshakeFailure(std::string_view reason) {
+  std::lock_guard<std::mutex> lock(mutex_);
   ++handshake_failures_[std::string(reason)];
 }
 
+void Metrics::CountReload(bool ok) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++reloads_[ok ? "success" : "failure"];
+}
+
+void Metrics::ObserveUpstreamLatency(double seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  upstream_latency_.Observe(seconds);
+}
+
+void Metrics::ObserveRequestLatency(double seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  request_latency_.Observe(seconds);
+}
+
 std::string Metrics::Render() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
   const std::string requests = std::string(kPrefix) + "requests_total";
   Header(&out, requests, "counter", "Requests answered, by method class and status.");

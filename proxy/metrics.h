@@ -2,12 +2,14 @@
 // listener. Every metric name is declared here, once, with the
 // `etcd_tlsproxy_` prefix: they are a stable interface for dashboards.
 //
-// Not thread-safe: one Metrics per event loop.
+// Thread-safe: shared by every worker; each update takes a short lock.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,8 +38,8 @@ class Metrics {
   void CountAuthFailure(std::string_view reason);
   // kind: "connect", "timeout", "closed", "malformed".
   void CountUpstreamError(std::string_view kind);
-  void ObserveUpstreamLatency(double seconds) { upstream_latency_.Observe(seconds); }
-  void ObserveRequestLatency(double seconds) { request_latency_.Observe(seconds); }
+  void ObserveUpstreamLatency(double seconds);
+  void ObserveRequestLatency(double seconds);
   void ConnectionOpened() { ++open_connections_; }
   void ConnectionClosed() { --open_connections_; }
   void WatchOpened() { ++open_watches_; }
@@ -45,12 +47,13 @@ class Metrics {
   void CountHandshake() { ++handshakes_; }
   // reason: a short OpenSSL reason ("certificate verify failed", ...) or "closed".
   void CountHandshakeFailure(std::string_view reason);
-  void CountReload(bool ok) { ++reloads_[ok ? "success" : "failure"]; }
+  void CountReload(bool ok);
   void SetCertificateExpiry(std::time_t not_after) { certificate_expiry_ = not_after; }
 
   std::string Render() const;
 
  private:
+  mutable std::mutex mutex_;  // guards the maps and histograms
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::map<std::string, uint64_t> acl_denials_;
   std::map<std::string, uint64_t> auth_failures_;
@@ -59,10 +62,10 @@ class Metrics {
   std::map<std::string, uint64_t> reloads_;
   Histogram upstream_latency_;
   Histogram request_latency_;
-  int64_t open_connections_ = 0;
-  int64_t open_watches_ = 0;
-  uint64_t handshakes_ = 0;
-  std::time_t certificate_expiry_ = 0;
+  std::atomic<int64_t> open_connections_{0};
+  std::atomic<int64_t> open_watches_{0};
+  std::atomic<uint64_t> handshakes_{0};
+  std::atomic<std::time_t> certificate_expiry_{0};
 };
 
 }  // namespace tlsproxy::proxy

@@ -14,7 +14,15 @@ Runtime::Result Runtime::Build(const std::string& path) {
     result.errors = std::move(tls.errors);
     return result;
   }
+  std::string log_error;
+  std::shared_ptr<AccessLog> access_log =
+      AccessLog::Open(loaded.config->log.access_log, &log_error);
+  if (!access_log) {
+    result.errors.push_back(config::ConfigError{"log.access_log", 0, log_error});
+    return result;
+  }
   auto runtime = std::make_shared<Runtime>();
+  runtime->access_log = std::move(access_log);
   runtime->config = loaded.config;
   runtime->acl = acl::Acl::Compile(*loaded.config);
   runtime->accounts = std::make_shared<const acl::AccountStore>(loaded.config->accounts);

@@ -1,7 +1,7 @@
 // Everything the proxy needs to serve, compiled once from a config file and
-// then immutable: the validated Config, the ACL, the accounts and the TLS
-// context. Built the same way for `--check`, start-up and (later) reload, so
-// they can never disagree.
+// then immutable: the validated Config, the ACL, the accounts, the TLS
+// context and the open access log. Built the same way for `--check`, start-up and (later) reload,
+// so they can never disagree.
 #pragma once
 
 #include <memory>
@@ -11,6 +11,7 @@
 #include "acl/account_store.h"
 #include "acl/acl.h"
 #include "config/config.h"
+#include "proxy/access_log.h"
 #include "proxy/tls_context.h"
 
 namespace tlsproxy::proxy {
@@ -20,6 +21,7 @@ struct Runtime {
   std::shared_ptr<const acl::Acl> acl;
   std::shared_ptr<const acl::AccountStore> accounts;
   std::shared_ptr<const TlsContext> tls;
+  std::shared_ptr<AccessLog> access_log;  // thread-safe; reopened by every Build()
 
   struct Result {
     std::shared_ptr<const Runtime> runtime;  // set when errors is empty

@@ -186,6 +186,16 @@ TEST_F(ConfigTest, DefaultsWhenOnlyRequiredKeys) {
   ASSERT_TRUE(config.admin_listen.has_value());
   EXPECT_EQ(config.admin_listen->text, "127.0.0.1:9142");
   EXPECT_EQ(config.drain_timeout_seconds, 10u);
+  EXPECT_EQ(config.workers, 0u);  // auto
+}
+
+TEST_F(ConfigTest, Workers) {
+  LoadResult result = Parse(std::string(kMinimal) + "workers: 2\n");
+  ASSERT_TRUE(result.ok()) << Dump(result.errors);
+  EXPECT_EQ(result.config->workers, 2u);
+  result = Parse(std::string(kMinimal) + "workers: auto\n");
+  ASSERT_TRUE(result.ok()) << Dump(result.errors);
+  EXPECT_EQ(result.config->workers, 0u);
 }
 
 TEST_F(ConfigTest, AdminListenAndDrainTimeout) {
@@ -430,6 +440,8 @@ std::vector<BadCase> BadCases() {
       {"EmptyAccessLog", MinimalPlus("log: {access_log: \"\"}\n"), "log.access_log", 6, "stderr"},
       // Operations.
       {"AdminListenBad", MinimalPlus("admin_listen: \"nowhere\"\n"), "admin_listen", 6, "or off"},
+      {"WorkersZero", MinimalPlus("workers: 0\n"), "workers", 6, "auto or an integer"},
+      {"WorkersWord", MinimalPlus("workers: many\n"), "workers", 6, "auto or an integer"},
       {"DrainTimeoutBad", MinimalPlus("drain_timeout: -1\n"), "drain_timeout", 6, "between 0"},
   };
 }

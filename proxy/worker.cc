@@ -1,0 +1,157 @@
+#include "proxy/worker.h"
+
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "proxy/client_connection.h"
+
+namespace tlsproxy::proxy {
+namespace {
+
+constexpr int kBacklog = 1024;
+
+// A non-blocking listening socket shared with the other workers through
+// SO_REUSEPORT. IPv6 sockets are IPv6-only so that "0.0.0.0:P" and "[::]:P"
+// can both be listed, as in the nginx setup.
+evutil_socket_t BindSocket(const sockaddr_storage& address, socklen_t length, std::string* error) {
+  const evutil_socket_t fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *error = std::strerror(errno);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (address.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0 ||
+      evutil_make_socket_nonblocking(fd) != 0) {
+    *error = std::strerror(errno);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::unique_ptr<Worker> Worker::Create(int index, SharedRuntime& shared, Metrics& metrics,
+                                       std::function<void()> on_stopped, std::string* error) {
+  std::unique_ptr<Worker> worker(new Worker(index, shared, metrics));
+  worker->on_stopped_ = std::move(on_stopped);
+  worker->base_.reset(event_base_new());
+  if (!worker->base_) {
+    *error = "cannot create event loop";
+    return nullptr;
+  }
+  const std::shared_ptr<const Runtime> runtime = shared.Get();
+  const config::Config& config = *runtime->config;
+  sockaddr_storage upstream;
+  socklen_t upstream_length = 0;
+  if (!UpstreamPool::Resolve(config.upstream.host, config.upstream.port, &upstream,
+                             &upstream_length)) {
+    *error = "upstream: cannot resolve " + config.upstream.text;
+    return nullptr;
+  }
+  worker->pool_ = std::make_unique<UpstreamPool>(worker->base(), upstream, upstream_length);
+  for (const config::HostPort& address : config.listen) {
+    if (!worker->Listen(address, error)) return nullptr;
+  }
+  worker->drain_request_.reset(
+      event_new(worker->base(), -1, 0, &Worker::OnDrainRequested, worker.get()));
+  return worker;
+}
+
+Worker::~Worker() {
+  // Connections free their bufferevents, which need the event base alive.
+  draining_ = false;
+  while (!connections_.empty()) delete *connections_.begin();
+  listeners_.clear();
+  drain_request_.reset();
+  drain_timer_.reset();
+  pool_.reset();
+}
+
+bool Worker::Listen(const config::HostPort& address, std::string* error) {
+  sockaddr_storage storage;
+  socklen_t length = 0;
+  if (!UpstreamPool::Resolve(address.host, address.port, &storage, &length)) {
+    *error = "listen (line " + std::to_string(address.line) + "): cannot resolve " + address.text;
+    return false;
+  }
+  std::string why;
+  const evutil_socket_t fd = BindSocket(storage, length, &why);
+  if (fd < 0) {
+    *error = "listen (line " + std::to_string(address.line) + "): cannot bind " + address.text +
+             ": " + why;
+    return false;
+  }
+  evconnlistener* listener = evconnlistener_new(
+      base(), &Worker::OnAccept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, kBacklog, fd);
+  if (listener == nullptr) {
+    close(fd);
+    *error = "listen: cannot listen on " + address.text + ": " + std::strerror(errno);
+    return false;
+  }
+  listeners_.emplace_back(listener);
+  if (index_ == 0) spdlog::info("listening on {}", address.text);
+  return true;
+}
+
+void Worker::Run() {
+  event_base_dispatch(base());
+  if (on_stopped_) on_stopped_();
+}
+
+void Worker::RequestDrain(size_t timeout_seconds) {
+  drain_timeout_seconds_ = timeout_seconds;
+  event_active(drain_request_.get(), EV_TIMEOUT, 0);  // thread-safe with evthread
+}
+
+void Worker::OnDrainRequested(evutil_socket_t, short, void* self) {
+  static_cast<Worker*>(self)->StartDrain();
+}
+
+void Worker::StartDrain() {
+  if (draining_) return;
+  draining_ = true;
+  listeners_.clear();
+  if (connections_.empty()) {
+    event_base_loopexit(base(), nullptr);
+    return;
+  }
+  // Copy: connections may leave the set while being told.
+  const std::vector<ClientConnection*> open(connections_.begin(), connections_.end());
+  for (ClientConnection* connection : open) connection->BeginDrain();
+  drain_timer_.reset(evtimer_new(base(), &Worker::OnDrainTimeout, this));
+  const timeval timeout = {static_cast<time_t>(drain_timeout_seconds_.load()), 0};
+  evtimer_add(drain_timer_.get(), &timeout);
+}
+
+void Worker::OnDrainTimeout(evutil_socket_t, short, void* self) {
+  auto* worker = static_cast<Worker*>(self);
+  spdlog::warn("drain timeout: closing {} connection(s) still busy", worker->connections_.size());
+  event_base_loopexit(worker->base(), nullptr);
+}
+
+void Worker::Add(ClientConnection* connection) {
+  connections_.insert(connection);
+  metrics_.ConnectionOpened();
+}
+
+void Worker::Remove(ClientConnection* connection) {
+  if (connections_.erase(connection) == 0) return;
+  metrics_.ConnectionClosed();
+  if (draining_ && connections_.empty()) event_base_loopexit(base(), nullptr);
+}
+
+void Worker::OnAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,
+                      void* self) {
+  ClientConnection::Accept(*static_cast<Worker*>(self), fd, address, length);
+}
+
+}  // namespace tlsproxy::proxy
