@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "proxy/session_tickets.h"
 
 namespace tlsproxy::proxy {
 
@@ -49,6 +50,8 @@ class TlsContext {
 
  private:
   explicit TlsContext(SslCtxPtr ctx) : ctx_(std::move(ctx)) {}
+  // Declared before ctx_ so it outlives the SSL_CTX that points at it.
+  std::unique_ptr<SessionTickets> tickets_ = std::make_unique<SessionTickets>();
   SslCtxPtr ctx_;
 };
 
