@@ -1,5 +1,6 @@
 // etcd-tlsproxy: wires config -> acl -> proxy and runs the event loop.
 #include <signal.h>
+#include <sys/resource.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -42,11 +43,22 @@ int Check(const std::string& path) {
   return 0;
 }
 
+// Each client costs one descriptor (two while forwarding): raise the soft
+// limit to the hard one so 10,000 watchers fit without tuning.
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int Serve(const std::string& path) {
   std::shared_ptr<const Runtime> runtime = BuildOrReport(path);
   if (!runtime) return 1;
   SetUpLogging(runtime->config->log.level);
   signal(SIGPIPE, SIG_IGN);
+  RaiseDescriptorLimit();
   std::string error;
   std::unique_ptr<tlsproxy::proxy::Server> server =
       tlsproxy::proxy::Server::Create(path, runtime, &error);
