@@ -96,6 +96,38 @@ Decision Acl::Decide(const AclRequest& request) const {
   return Deny(request.identity, kNoRule, "unknown endpoint");
 }
 
+Decision Acl::DecideV3(const Identity& identity, const V3Request& request) const {
+  if (read_only_ && request.IsWrite()) {
+    return Decision{Verdict::kReadOnly, "read_only", "read-only mode"};
+  }
+  if (request.admin_only) return DecideByRootRule(identity);
+  if (!request.IsWrite() && public_reads_) return Allow("public_reads", "public read");
+  if (request.accesses.empty()) return DecideByRootRule(identity);
+  return DecideV3Accesses(identity, request);
+}
+
+Decision Acl::DecideV3Accesses(const Identity& identity, const V3Request& request) const {
+  std::vector<std::string> checked;
+  bool all_open = true;
+  for (const KeyAccess& access : request.accesses) {
+    if (access.kind == AccessKind::kRead && public_reads_) continue;
+    const RangeRules touched = RulesForAccess(rules_, access);
+    if (touched.unruled) return Deny(identity, kNoRule, "v3 range reaches keys no rule covers");
+    for (const config::AclRule* rule : touched.rules) {
+      if (!Lists(*rule, identity)) {
+        return Deny(identity, rule->prefix, NotListedReason(identity, rule->prefix));
+      }
+      all_open = all_open && rule->users.empty();
+      if (std::find(checked.begin(), checked.end(), rule->prefix) == checked.end()) {
+        checked.push_back(rule->prefix);
+      }
+    }
+  }
+  std::string rules;
+  for (const std::string& prefix : checked) rules += (rules.empty() ? "" : ",") + prefix;
+  return Allow(rules, all_open ? "open rule" : "listed");
+}
+
 Decision Acl::DecideKey(const AclRequest& request, bool read) const {
   const Identity& identity = request.identity;
   const config::AclRule* rule = WinningRule(request.target.key);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "acl/request_target.h"
+#include "acl/v3_request.h"
 #include "config/config.h"
 
 namespace tlsproxy::acl {
@@ -54,6 +55,16 @@ class Acl {
 
   Decision Decide(const AclRequest& request) const;
 
+  // A v3 JSON gateway request, classified by ParseV3Request. In order:
+  // read_only refuses IsWrite(); an admin_only endpoint needs the identity on
+  // the "/" rule (reads too); a request with no write is allowed when
+  // public_reads; a request that touches no key at all needs the "/" rule;
+  // otherwise every access not settled by public_reads needs the identity on
+  // every rule that wins a key of its range (RulesForAccess), and a range
+  // reaching keys no rule covers is refused. On allow, `rule` lists the rules
+  // that were checked, comma-separated.
+  Decision DecideV3(const Identity& identity, const V3Request& request) const;
+
   // GET, HEAD, OPTIONS.
   static bool IsReadMethod(const std::string& method);
 
@@ -70,6 +81,8 @@ class Acl {
   Decision DecideKey(const AclRequest& request, bool read) const;
   // Requests outside /v2/keys (not settled by public_reads): the "/" rule alone.
   Decision DecideByRootRule(const Identity& identity) const;
+  // DecideV3 for a request with key accesses, past read_only and public_reads.
+  Decision DecideV3Accesses(const Identity& identity, const V3Request& request) const;
 
   std::vector<config::AclRule> rules_;
   bool public_reads_ = true;

@@ -252,6 +252,7 @@ class Validator {
   }
   void OnAdminListen(const Entry& entry);
   void OnWorkers(const Entry& entry);
+  void OnV3(const Entry& entry);
   void OnDrainTimeout(const Entry& entry) {
     Assign(ReadSize(entry, 0, 3600), &config_.drain_timeout_seconds);
   }
@@ -515,6 +516,20 @@ void Validator::OnAcl(const Entry& entry) {
   config_.acls.push_back(std::move(rule));
 }
 
+void Validator::OnV3(const Entry& entry) {
+  const std::optional<std::string> mode = ReadString(entry);
+  if (!mode) return;
+  if (*mode == "acl") {
+    config_.v3 = Config::V3Mode::kAcl;
+  } else if (*mode == "admin_only") {
+    config_.v3 = Config::V3Mode::kAdminOnly;
+  } else if (*mode == "off") {
+    config_.v3 = Config::V3Mode::kOff;
+  } else {
+    AddError(entry.path, entry.line, "expected acl, admin_only or off");
+  }
+}
+
 void Validator::OnWorkers(const Entry& entry) {
   if (entry.value.IsScalar() && entry.value.Scalar() == "auto") {
     config_.workers = 0;
@@ -641,6 +656,7 @@ LoadResult Validator::Run(const std::string& yaml_text) {
                                 {"max_header_bytes", &Validator::OnMaxHeaderBytes},
                                 {"admin_listen", &Validator::OnAdminListen},
                                 {"workers", &Validator::OnWorkers},
+                                {"v3", &Validator::OnV3},
                                 {"drain_timeout", &Validator::OnDrainTimeout},
                                 {"log", &Validator::OnLog}},
                                {"tls", "acls"}};

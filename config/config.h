@@ -76,6 +76,11 @@ struct Config {
   // Plain-HTTP admin listener for /metrics, /healthz, /readyz; loopback by
   // default; unset when the config says "off".
   std::optional<HostPort> admin_listen = HostPort{"127.0.0.1", 9142, "127.0.0.1:9142", 0};
+  // How the v3 JSON gateway (/v3, /v3beta, /v3alpha) is protected:
+  // kAcl checks the keys in each request body against `acls`; kAdminOnly
+  // lets only identities on the "/" rule use it; kOff refuses it outright.
+  enum class V3Mode { kAcl, kAdminOnly, kOff };
+  V3Mode v3 = V3Mode::kAcl;
   // Event loops, each with its own listening sockets (SO_REUSEPORT);
   // 0 means "auto": one per CPU core.
   std::size_t workers = 0;

@@ -285,6 +285,7 @@ void ClientConnection::HandleRequest() {
   }
   const acl::RequestTarget& target = *parsed.target;
   path_ = target.path;
+  const bool gateway = acl::V3Endpoint(target.path).has_value();
 
   std::string failure;
   std::optional<acl::Identity> identity = Authenticate(&failure);
@@ -292,31 +293,70 @@ void ClientConnection::HandleRequest() {
     spdlog::info("{}: authentication failed: {}", peer_, failure);
     worker_.metrics().CountAuthFailure(failure);
     rule_ = "authentication";
+    if (gateway) {
+      keep_alive_ = keep_alive_ && !worker_.draining();
+      return SendRefusal(
+          401, BuildGatewayErrorResponse(
+                   401, 16, "etcdserver: authentication failed, invalid user ID or password",
+                   keep_alive_));
+    }
     return Refuse(ProxyError::kNeedCredentials, "", keep_alive_);
   }
   identity_ = identity->ToString();
 
+  std::optional<acl::Decision> decision =
+      gateway ? DecideGateway(target, *identity) : DecideKeys(target, *identity);
+  if (!decision) return;  // already refused: the body could not be read
+  rule_ = decision->rule.empty() ? "-" : decision->rule;
+  if (decision->allowed()) return Forward(target);
+  worker_.metrics().CountAclDenial(rule_);
+  spdlog::debug("{}: {} {} refused: {}", peer_, head_.method, path_, decision->reason);
+  if (gateway) return RefuseGateway(decision->verdict);
+  switch (decision->verdict) {
+    case acl::Verdict::kNeedCredentials:
+      return Refuse(ProxyError::kNeedCredentials, "", keep_alive_);
+    case acl::Verdict::kReadOnly:
+      return Refuse(ProxyError::kReadOnly, "", keep_alive_);
+    case acl::Verdict::kForbidden:
+    case acl::Verdict::kAllow:
+      return Refuse(ProxyError::kForbidden, "", keep_alive_);
+  }
+}
+
+// Everything but the v3 gateway: the decision is on the canonical path
+// (for /v2/keys, the key), with the body's form parameters for subtree reach.
+std::optional<acl::Decision> ClientConnection::DecideKeys(const acl::RequestTarget& target,
+                                                          const acl::Identity& identity) const {
   acl::AclRequest request;
-  request.identity = *identity;
+  request.identity = identity;
   request.method = head_.method;
   request.target = target;
   const auto content_type = head_.First("content-type");
   request.reaches_subtree =
       acl::ReachesSubtree(target.query, body_, content_type.value_or(std::string_view()));
-  const acl::Decision decision = runtime_->acl->Decide(request);
-  rule_ = decision.rule.empty() ? "-" : decision.rule;
-  if (!decision.allowed()) worker_.metrics().CountAclDenial(rule_);
-  switch (decision.verdict) {
-    case acl::Verdict::kAllow:
-      return Forward(target);
-    case acl::Verdict::kNeedCredentials:
-      return Refuse(ProxyError::kNeedCredentials, "", keep_alive_);
-    case acl::Verdict::kForbidden:
-      spdlog::debug("{}: {} {} refused: {}", peer_, head_.method, path_, decision.reason);
-      return Refuse(ProxyError::kForbidden, "", keep_alive_);
-    case acl::Verdict::kReadOnly:
-      return Refuse(ProxyError::kReadOnly, "", keep_alive_);
+  return runtime_->acl->Decide(request);
+}
+
+// The v3 JSON gateway: the keys are in the body. Returns nullopt after
+// refusing a body that cannot be read (400, never forwarded).
+std::optional<acl::Decision> ClientConnection::DecideGateway(const acl::RequestTarget& target,
+                                                             const acl::Identity& identity) {
+  switch (runtime_->config->v3) {
+    case config::Config::V3Mode::kOff:
+      return acl::Decision{acl::Verdict::kForbidden, "v3:off", "the v3 gateway is disabled"};
+    case config::Config::V3Mode::kAdminOnly:
+      return DecideKeys(target, identity);  // outside /v2/keys: the "/" rule
+    case config::Config::V3Mode::kAcl:
+      break;
   }
+  const acl::V3ParseResult parsed = acl::ParseV3Request(target.path, body_);
+  if (!parsed.request) {
+    spdlog::debug("{}: refused v3 body: {}", peer_, parsed.error);
+    keep_alive_ = keep_alive_ && !worker_.draining();
+    SendRefusal(400, BuildGatewayErrorResponse(400, 3, parsed.error, keep_alive_));
+    return std::nullopt;
+  }
+  return runtime_->acl->DecideV3(identity, *parsed.request);
 }
 
 // The identity the request proves: the connection's verified certificate
@@ -506,8 +546,20 @@ void ClientConnection::EndWatch() {
 
 void ClientConnection::Refuse(ProxyError error, const char* message, bool keep_alive) {
   keep_alive_ = keep_alive && !worker_.draining();
-  status_ = StatusOf(error);
-  const std::string response = BuildErrorResponse(error, message, keep_alive);
+  SendRefusal(StatusOf(error), BuildErrorResponse(error, message, keep_alive_));
+}
+
+void ClientConnection::RefuseGateway(acl::Verdict verdict) {
+  keep_alive_ = keep_alive_ && !worker_.draining();
+  if (verdict == acl::Verdict::kNeedCredentials) {
+    return SendRefusal(
+        401, BuildGatewayErrorResponse(401, 16, "etcdserver: user name is empty", keep_alive_));
+  }
+  SendRefusal(403, BuildGatewayErrorResponse(403, 7, "etcdserver: permission denied", keep_alive_));
+}
+
+void ClientConnection::SendRefusal(int status, const std::string& response) {
+  status_ = status;
   bytes_sent_ = response.size() - response.find("\r\n\r\n") - 4;
   Write(response);
   FinishRequest();

@@ -8,7 +8,9 @@
 //                  framing that could smuggle a second request, an oversized
 //                  head or body, or a protocol upgrade ends here with a 4xx.
 //   HandleRequest  canonicalise the target -> authenticate basic auth ->
-//                  ACL decision -> either a refusal or Forward().
+//                  ACL decision (DecideKeys, or DecideGateway for the v3
+//                  JSON gateway, whose keys are in the body) -> either a
+//                  refusal or Forward().
 //   kForwarding    an UpstreamExchange carries the request to etcd and
 //                  streams the response back, re-framed for this client.
 //   FinishRequest  one access-log line; next request or close.
@@ -69,9 +71,15 @@ class ClientConnection : private UpstreamExchange::Delegate {
   void ParseInput();
   void HandleRequest();
   std::optional<acl::Identity> Authenticate(std::string* failure) const;
+  std::optional<acl::Decision> DecideKeys(const acl::RequestTarget& target,
+                                          const acl::Identity& identity) const;
+  std::optional<acl::Decision> DecideGateway(const acl::RequestTarget& target,
+                                             const acl::Identity& identity);
   void Forward(const acl::RequestTarget& target);
   std::string BuildUpstreamRequest(const acl::RequestTarget& target) const;
   void Refuse(ProxyError error, const char* message, bool keep_alive);
+  void RefuseGateway(acl::Verdict verdict);
+  void SendRefusal(int status, const std::string& response);
   void RefuseUnparsable();
   void FinishRequest();
   void ResetRequest();

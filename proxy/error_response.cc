@@ -3,6 +3,8 @@
 #include <cassert>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 #include "proxy/http_message.h"
 
 namespace tlsproxy::proxy {
@@ -71,6 +73,21 @@ std::string BuildErrorResponse(ProxyError error, const char* message, bool keep_
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + ReasonPhrase(status) + "\r\n";
   out += "Content-Type: application/json\r\n";
   out += extra;
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += body;
+  return out;
+}
+
+std::string BuildGatewayErrorResponse(int status, int code, const std::string& message,
+                                      bool keep_alive) {
+  const nlohmann::json json = {{"error", message}, {"message", message}, {"code", code}};
+  const std::string body =
+      json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + ReasonPhrase(status) + "\r\n";
+  out += "Content-Type: application/json\r\n";
+  if (status == 401) out += "WWW-Authenticate: Basic realm=\"etcd\"\r\n";
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";

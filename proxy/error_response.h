@@ -26,4 +26,12 @@ int StatusOf(ProxyError error);
 // with no '"' or '\\' (checked). `keep_alive` false adds Connection: close.
 std::string BuildErrorResponse(ProxyError error, const char* message, bool keep_alive);
 
+// etcd's v3 JSON gateway error shape, {"error":M,"message":M,"code":C}, as
+// etcd 3.4 answers with its own auth on: 400/code 3 for a body we cannot
+// read, 401/code 16 (with a Basic challenge) for missing or bad credentials,
+// 403/code 7 for permission denied. `message` may be any text (JSON-escaped
+// by nlohmann-json).
+std::string BuildGatewayErrorResponse(int status, int code, const std::string& message,
+                                      bool keep_alive);
+
 }  // namespace tlsproxy::proxy

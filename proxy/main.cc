@@ -1,8 +1,8 @@
 // etcd-tlsproxy: wires config -> acl -> proxy and runs the event loop.
 #include <signal.h>
-#include <sys/resource.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <string>

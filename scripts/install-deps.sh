@@ -7,8 +7,9 @@ PACKAGES="
   build-essential cmake pkg-config clang-format
   libevent-dev libssl-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libaprutil1-dev libapr1-dev
-  libhttp-parser-dev libcrypt-dev
+  libhttp-parser-dev libcrypt-dev nlohmann-json3-dev
   etcd-server etcd-client openssl curl ca-certificates
+  debhelper dpkg-dev fakeroot ruby systemd logrotate
 "
 
 missing=""

@@ -189,6 +189,13 @@ TEST_F(ConfigTest, DefaultsWhenOnlyRequiredKeys) {
   EXPECT_EQ(config.workers, 0u);  // auto
 }
 
+TEST_F(ConfigTest, V3Mode) {
+  EXPECT_EQ(Parse(kMinimal).config->v3, Config::V3Mode::kAcl);
+  EXPECT_EQ(Parse(std::string(kMinimal) + "v3: admin_only\n").config->v3,
+            Config::V3Mode::kAdminOnly);
+  EXPECT_EQ(Parse(std::string(kMinimal) + "v3: \"off\"\n").config->v3, Config::V3Mode::kOff);
+}
+
 TEST_F(ConfigTest, Workers) {
   LoadResult result = Parse(std::string(kMinimal) + "workers: 2\n");
   ASSERT_TRUE(result.ok()) << Dump(result.errors);
@@ -440,6 +447,7 @@ std::vector<BadCase> BadCases() {
       {"EmptyAccessLog", MinimalPlus("log: {access_log: \"\"}\n"), "log.access_log", 6, "stderr"},
       // Operations.
       {"AdminListenBad", MinimalPlus("admin_listen: \"nowhere\"\n"), "admin_listen", 6, "or off"},
+      {"V3Bad", MinimalPlus("v3: open\n"), "v3", 6, "acl, admin_only or off"},
       {"WorkersZero", MinimalPlus("workers: 0\n"), "workers", 6, "auto or an integer"},
       {"WorkersWord", MinimalPlus("workers: many\n"), "workers", 6, "auto or an integer"},
       {"DrainTimeoutBad", MinimalPlus("drain_timeout: -1\n"), "drain_timeout", 6, "between 0"},
