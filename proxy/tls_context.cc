@@ -56,6 +56,11 @@ void LoadServerIdentity(SSL_CTX* ctx, const config::TlsSettings& tls,
   }
 }
 
+// With require_client_cert false, a certificate that does not verify must
+// not end the handshake: the client continues with no certificate identity
+// (VerifiedClientName() reads the verify result OpenSSL still records).
+int ContinueUnverified(int /*preverify_ok*/, X509_STORE_CTX* /*store*/) { return 1; }
+
 void LoadClientVerification(SSL_CTX* ctx, const config::TlsSettings& tls,
                             std::vector<config::ConfigError>& errors) {
   if (tls.client_ca_file.empty()) return;
@@ -69,9 +74,11 @@ void LoadClientVerification(SSL_CTX* ctx, const config::TlsSettings& tls,
     return;
   }
   SSL_CTX_set_client_CA_list(ctx, names);
-  int mode = SSL_VERIFY_PEER;
-  if (tls.require_client_cert) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-  SSL_CTX_set_verify(ctx, mode, nullptr);
+  if (tls.require_client_cert) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, &ContinueUnverified);
+  }
   SSL_CTX_set_verify_depth(ctx, 8);
   if (tls.crl_file.empty()) return;
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);

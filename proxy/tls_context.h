@@ -45,7 +45,9 @@ class TlsContext {
 
   // The subject CN of the client's leaf certificate when the handshake
   // verified it against client_ca (and the CRL); nullopt otherwise, or when
-  // the leaf has no CN or more than one.
+  // the leaf has no CN or more than one. With require_client_cert false a
+  // certificate that fails verification still completes the handshake, but
+  // gives no identity here; with it true, the handshake fails.
   static std::optional<std::string> VerifiedClientName(SSL* ssl);
 
  private:
