@@ -252,6 +252,15 @@ class Validator {
   }
   void OnAdminListen(const Entry& entry);
   void OnWorkers(const Entry& entry);
+  void OnTimeouts(const Entry& entry);
+  void OnAuthThrottle(const Entry& entry);
+  void OnMaxConnections(const Entry& entry) {
+    Assign(ReadSize(entry, 1, 1000000), &config_.max_connections);
+  }
+  // A number of seconds in [min, 86400] into `out`.
+  void ReadSeconds(const Entry& entry, std::size_t min, std::size_t* out) {
+    Assign(ReadSize(entry, min, 86400), out);
+  }
   void OnV3(const Entry& entry);
   void OnDrainTimeout(const Entry& entry) {
     Assign(ReadSize(entry, 0, 3600), &config_.drain_timeout_seconds);
@@ -530,6 +539,40 @@ void Validator::OnV3(const Entry& entry) {
   }
 }
 
+void Validator::OnTimeouts(const Entry& entry) {
+  if (!ExpectMap(entry)) return;
+  // Handlers are member pointers; these small lambdas cannot be, so the
+  // table is walked by hand.
+  Timeouts& t = config_.timeouts;
+  const std::vector<std::pair<std::string, std::size_t*>> fields = {
+      {"handshake", &t.handshake},
+      {"request_headers", &t.request_headers},
+      {"idle", &t.idle},
+      {"upstream_connect", &t.upstream_connect},
+      {"upstream_response", &t.upstream_response}};
+  ForEachKey(entry, [&](const Entry& field) {
+    for (const auto& [name, out] : fields) {
+      if (field.name == name) return ReadSeconds(field, 1, out);
+    }
+    AddError(field.path, field.line,
+             "unknown key '" + field.name +
+                 "' (expected one of: handshake, request_headers, idle, upstream_connect, "
+                 "upstream_response)");
+  });
+}
+
+void Validator::OnAuthThrottle(const Entry& entry) {
+  if (!ExpectMap(entry)) return;
+  AuthThrottleSettings& a = config_.auth_throttle;
+  ForEachKey(entry, [&](const Entry& field) {
+    if (field.name == "max_failures") return Assign(ReadSize(field, 0, 1000000), &a.max_failures);
+    if (field.name == "window") return ReadSeconds(field, 1, &a.window);
+    if (field.name == "backoff") return ReadSeconds(field, 1, &a.backoff);
+    AddError(field.path, field.line,
+             "unknown key '" + field.name + "' (expected one of: max_failures, window, backoff)");
+  });
+}
+
 void Validator::OnWorkers(const Entry& entry) {
   if (entry.value.IsScalar() && entry.value.Scalar() == "auto") {
     config_.workers = 0;
@@ -657,6 +700,9 @@ LoadResult Validator::Run(const std::string& yaml_text) {
                                 {"admin_listen", &Validator::OnAdminListen},
                                 {"workers", &Validator::OnWorkers},
                                 {"v3", &Validator::OnV3},
+                                {"timeouts", &Validator::OnTimeouts},
+                                {"max_connections", &Validator::OnMaxConnections},
+                                {"auth_throttle", &Validator::OnAuthThrottle},
                                 {"drain_timeout", &Validator::OnDrainTimeout},
                                 {"log", &Validator::OnLog}},
                                {"tls", "acls"}};

@@ -62,6 +62,25 @@ struct LogSettings {
   std::string access_log = "stderr";  // a file path, "stderr" or "off"
 };
 
+// Limits on how long each phase may take, in seconds (issue: slowloris,
+// idle connections, a hung etcd). Watches have no upstream read timeout.
+struct Timeouts {
+  std::size_t handshake = 10;          // TLS handshake
+  std::size_t request_headers = 60;    // from a request's first byte to the end of its head
+  std::size_t idle = 3600;             // a kept-alive connection with no request (nginx used 3600)
+  std::size_t upstream_connect = 5;    // connecting to etcd: 504 past it
+  std::size_t upstream_response = 60;  // etcd's response head, non-watch requests: 504 past it
+};
+
+// Failed basic-auth throttling, per client address: after `max_failures`
+// failures within `window` seconds, that address gets 429 (with
+// Retry-After) for `backoff` seconds. max_failures 0 turns it off.
+struct AuthThrottleSettings {
+  std::size_t max_failures = 10;
+  std::size_t window = 60;
+  std::size_t backoff = 60;
+};
+
 struct Config {
   std::vector<HostPort> listen;  // default ["0.0.0.0:2379", "[::]:2379"]
   HostPort upstream;             // default http://127.0.0.1:2378
@@ -76,6 +95,9 @@ struct Config {
   // Plain-HTTP admin listener for /metrics, /healthz, /readyz; loopback by
   // default; unset when the config says "off".
   std::optional<HostPort> admin_listen = HostPort{"127.0.0.1", 9142, "127.0.0.1:9142", 0};
+  Timeouts timeouts;
+  std::size_t max_connections = 10000;  // per process; past it new connections are closed
+  AuthThrottleSettings auth_throttle;
   // How the v3 JSON gateway (/v3, /v3beta, /v3alpha) is protected:
   // kAcl checks the keys in each request body against `acls`; kAdminOnly
   // lets only identities on the "/" rule use it; kOff refuses it outright.

@@ -16,8 +16,6 @@
 namespace tlsproxy::proxy {
 namespace {
 
-constexpr int kHandshakeTimeoutSeconds = 10;
-constexpr int kIdleTimeoutSeconds = 3600;
 // Response bytes queued for a slow client before we stop reading from etcd.
 constexpr size_t kOutputHighWater = 1 << 20;
 constexpr size_t kOutputLowWater = 256 << 10;
@@ -79,6 +77,14 @@ const http_parser_settings ClientConnection::kSettings = [] {
 void ClientConnection::Accept(Worker& worker, evutil_socket_t fd, const sockaddr* address,
                               int /*length*/) {
   std::shared_ptr<const Runtime> runtime = worker.runtime();
+  if (worker.metrics().open_connections() >=
+      static_cast<int64_t>(runtime->config->max_connections)) {
+    // Full: refuse this one cleanly (a TCP close before any TLS byte) and
+    // keep serving the connections already open.
+    worker.metrics().CountRefusedConnection();
+    evutil_closesocket(fd);
+    return;
+  }
   SSL* ssl = runtime->tls->NewSsl();
   if (ssl == nullptr) {
     evutil_closesocket(fd);
@@ -109,7 +115,7 @@ ClientConnection::ClientConnection(Worker& worker, std::shared_ptr<const Runtime
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
   bufferevent_setcb(bev_, &ClientConnection::OnRead, nullptr, &ClientConnection::OnEvent, this);
-  SetReadTimeout(kHandshakeTimeoutSeconds);
+  SetReadTimeout(runtime_->config->timeouts.handshake);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
 }
 
@@ -129,8 +135,8 @@ void ClientConnection::OnHandshakeDone() {
   worker_.metrics().CountHandshake();
   cert_user_ = TlsContext::VerifiedClientName(bufferevent_openssl_get_ssl(bev_));
   state_ = State::kReadingRequest;
-  SetReadTimeout(kIdleTimeoutSeconds);
   ResetRequest();
+  SetReadTimeout(runtime_->config->timeouts.idle);
   ParseInput();
 }
 
@@ -139,6 +145,7 @@ void ClientConnection::OnHandshakeDone() {
 void ClientConnection::ResetRequest() {
   runtime_ = worker_.runtime();  // a reload applies from the next request on
   http_parser_pause(&parser_, 0);
+  reading_message_ = false;
   head_ = RequestHead{};
   body_.clear();
   head_bytes_ = 0;
@@ -167,6 +174,14 @@ void ClientConnection::ParseInput() {
     const auto error = HTTP_PARSER_ERRNO(&parser_);
     if (error != HPE_OK) return RefuseUnparsable();
   }
+  if (reading_message_ && RequestTooSlow()) {
+    return Refuse(ProxyError::kRequestTimeout, "request not received in time", false);
+  }
+}
+
+bool ClientConnection::RequestTooSlow() const {
+  const auto limit = std::chrono::seconds(runtime_->config->timeouts.request_headers);
+  return std::chrono::steady_clock::now() - started_ > limit;
 }
 
 void ClientConnection::RefuseUnparsable() {
@@ -196,7 +211,12 @@ bool ClientConnection::CountHeadBytes(size_t length) {
 }
 
 int ClientConnection::OnMessageBegin(http_parser* parser) {
-  Self(parser)->started_ = std::chrono::steady_clock::now();
+  ClientConnection* self = Self(parser);
+  self->started_ = std::chrono::steady_clock::now();
+  self->reading_message_ = true;
+  // From here the whole request must arrive within request_headers: each
+  // read restarts libevent's timer, so ParseInput() also checks the total.
+  self->SetReadTimeout(self->runtime_->config->timeouts.request_headers);
   return 0;
 }
 
@@ -271,6 +291,7 @@ int ClientConnection::OnBody(http_parser* parser, const char* at, size_t length)
 int ClientConnection::OnMessageComplete(http_parser* parser) {
   ClientConnection* self = Self(parser);
   self->message_complete_ = true;
+  self->reading_message_ = false;
   http_parser_pause(parser, 1);  // one request at a time; the rest waits in the buffer
   return 0;
 }
@@ -287,9 +308,19 @@ void ClientConnection::HandleRequest() {
   path_ = target.path;
   const bool gateway = acl::V3Endpoint(target.path).has_value();
 
+  if (const size_t wait = ThrottledFor(); wait > 0) {
+    worker_.metrics().CountAuthFailure("throttled");
+    rule_ = "auth_throttle";
+    keep_alive_ = keep_alive_ && !worker_.draining();
+    return SendRefusal(429, BuildThrottledResponse(wait, keep_alive_));
+  }
   std::string failure;
   std::optional<acl::Identity> identity = Authenticate(&failure);
   if (!identity) {
+    if (runtime_->auth_throttle->RecordFailure(peer_ip_, std::chrono::steady_clock::now())) {
+      spdlog::warn("{}: too many failed authentication attempts: back-off for {} s", peer_ip_,
+                   runtime_->config->auth_throttle.backoff);
+    }
     spdlog::info("{}: authentication failed: {}", peer_, failure);
     worker_.metrics().CountAuthFailure(failure);
     rule_ = "authentication";
@@ -359,6 +390,13 @@ std::optional<acl::Decision> ClientConnection::DecideGateway(const acl::RequestT
   return runtime_->acl->DecideV3(identity, *parsed.request);
 }
 
+// Seconds this client must wait before its credentials are checked again;
+// 0 when it carries none or is not in back-off.
+size_t ClientConnection::ThrottledFor() const {
+  if (!head_.First("authorization")) return 0;
+  return runtime_->auth_throttle->RetryAfter(peer_ip_, std::chrono::steady_clock::now());
+}
+
 // The identity the request proves: the connection's verified certificate
 // name, plus the basic-auth user when an Authorization header is present.
 // nullopt means the credentials presented are wrong: 401 whatever the path.
@@ -394,9 +432,14 @@ void ClientConnection::Forward(const acl::RequestTarget& target) {
   SetReadTimeout(0);  // a watch may sit silent for hours
   const bool is_head = head_.method == "HEAD";
   UpstreamExchange::Delegate& delegate = *this;
-  exchange_ =
-      std::make_unique<UpstreamExchange>(worker_.pool(), delegate, BuildUpstreamRequest(target),
-                                         is_head, acl::Acl::IsReadMethod(head_.method));
+  UpstreamExchange::Options options;
+  options.is_head = is_head;
+  options.may_retry = acl::Acl::IsReadMethod(head_.method);
+  options.connect_timeout_seconds = runtime_->config->timeouts.upstream_connect;
+  // A watch waits as long as the client does; anything else gets a 504.
+  options.response_timeout_seconds = is_watch_ ? 0 : runtime_->config->timeouts.upstream_response;
+  exchange_ = std::make_unique<UpstreamExchange>(worker_.pool(), delegate,
+                                                 BuildUpstreamRequest(target), options);
   exchange_->Start();
 }
 
@@ -500,6 +543,7 @@ void ClientConnection::OnUpstreamError(UpstreamFailure failure, bool after_head)
   static constexpr Mapping kMappings[] = {
       {ProxyError::kBadGateway, "cannot connect to etcd", "connect"},
       {ProxyError::kGatewayTimeout, "timed out connecting to etcd", "timeout"},
+      {ProxyError::kGatewayTimeout, "etcd did not answer in time", "response_timeout"},
       {ProxyError::kBadGateway, "etcd closed the connection", "closed"},
       {ProxyError::kBadGateway, "malformed response from etcd", "malformed"},
   };
@@ -576,7 +620,7 @@ void ClientConnection::FinishRequest() {
   if (!keep_alive_) return CloseAfterFlush();
   state_ = State::kReadingRequest;
   ResetRequest();
-  SetReadTimeout(kIdleTimeoutSeconds);
+  SetReadTimeout(runtime_->config->timeouts.idle);
   bufferevent_enable(bev_, EV_READ);
   if (evbuffer_get_length(bufferevent_get_input(bev_)) == 0) return;
   // A pipelined request is waiting: parse it from the loop, not from here,
@@ -670,6 +714,11 @@ void ClientConnection::OnWriteDrained(bufferevent* /*bev*/, void* context) {
 void ClientConnection::OnEvent(bufferevent* /*bev*/, short what, void* context) {
   auto* self = static_cast<ClientConnection*>(context);
   if (what & BEV_EVENT_CONNECTED) return self->OnHandshakeDone();
+  if ((what & BEV_EVENT_TIMEOUT) && self->state_ == State::kReadingRequest &&
+      self->reading_message_) {
+    // Half a request, then silence (slowloris): say so, then close.
+    return self->Refuse(ProxyError::kRequestTimeout, "request not received in time", false);
+  }
   if (self->state_ == State::kForwarding) {
     // The client went away mid-request (or mid-watch): cancel upstream.
     if (self->status_ == 0) self->status_ = 499;

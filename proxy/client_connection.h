@@ -71,6 +71,8 @@ class ClientConnection : private UpstreamExchange::Delegate {
   void ParseInput();
   void HandleRequest();
   std::optional<acl::Identity> Authenticate(std::string* failure) const;
+  size_t ThrottledFor() const;
+  bool RequestTooSlow() const;
   std::optional<acl::Decision> DecideKeys(const acl::RequestTarget& target,
                                           const acl::Identity& identity) const;
   std::optional<acl::Decision> DecideGateway(const acl::RequestTarget& target,
@@ -135,6 +137,7 @@ class ClientConnection : private UpstreamExchange::Delegate {
   size_t url_bytes_ = 0;
   bool header_value_last_ = false;
   bool message_complete_ = false;
+  bool reading_message_ = false;  // between a request's first byte and its end
   bool keep_alive_ = true;
   std::optional<ProxyError> parse_error_;
   const char* parse_error_message_ = "";

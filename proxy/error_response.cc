@@ -35,6 +35,10 @@ int StatusOf(ProxyError error) {
       return 403;
     case ProxyError::kBadRequest:
       return 400;
+    case ProxyError::kRequestTimeout:
+      return 408;
+    case ProxyError::kTooManyRequests:
+      return 429;
     case ProxyError::kBodyTooLarge:
       return 413;
     case ProxyError::kUriTooLong:
@@ -78,6 +82,14 @@ std::string BuildErrorResponse(ProxyError error, const char* message, bool keep_
   out += "\r\n";
   out += body;
   return out;
+}
+
+std::string BuildThrottledResponse(std::size_t retry_after_seconds, bool keep_alive) {
+  std::string response = BuildErrorResponse(ProxyError::kTooManyRequests,
+                                            "too many failed authentication attempts", keep_alive);
+  const size_t line_end = response.find("\r\n") + 2;
+  response.insert(line_end, "Retry-After: " + std::to_string(retry_after_seconds) + "\r\n");
+  return response;
 }
 
 std::string BuildGatewayErrorResponse(int status, int code, const std::string& message,

@@ -3,6 +3,7 @@
 // "Bad response" and loses the reason.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace tlsproxy::proxy {
@@ -12,9 +13,11 @@ enum class ProxyError {
   kForbidden,        // 403, etcd errorCode 110
   kReadOnly,         // 403, etcd errorCode 107
   kBadRequest,       // 400
+  kRequestTimeout,   // 408
   kBodyTooLarge,     // 413
   kUriTooLong,       // 414
   kHeadersTooLarge,  // 431
+  kTooManyRequests,  // 429, with Retry-After (BuildThrottledResponse)
   kBadGateway,       // 502
   kGatewayTimeout,   // 504
 };
@@ -25,6 +28,9 @@ int StatusOf(ProxyError error);
 // free message (400, 413, 414, 431, 502, 504); it must be a fixed literal
 // with no '"' or '\\' (checked). `keep_alive` false adds Connection: close.
 std::string BuildErrorResponse(ProxyError error, const char* message, bool keep_alive);
+
+// 429 for an address in authentication back-off, with Retry-After.
+std::string BuildThrottledResponse(std::size_t retry_after_seconds, bool keep_alive);
 
 // etcd's v3 JSON gateway error shape, {"error":M,"message":M,"code":C}, as
 // etcd 3.4 answers with its own auth on: 400/code 3 for a body we cannot

@@ -136,11 +136,15 @@ std::string Metrics::Render() const {
   request_latency_.Render(total, &out);
   Gauge(&out, "client_connections", "Open client connections.",
         static_cast<double>(open_connections_));
+  const std::string refused = std::string(kPrefix) + "refused_connections_total";
+  Header(&out, refused, "counter",
+         "Connections closed at once because max_connections was reached.");
+  out += refused + " " + std::to_string(refused_connections_.load()) + "\n";
   Gauge(&out, "watches", "Open watches (wait=true or stream=true).",
         static_cast<double>(open_watches_));
   const std::string handshakes = std::string(kPrefix) + "tls_handshakes_total";
   Header(&out, handshakes, "counter", "Completed TLS handshakes.");
-  out += handshakes + " " + std::to_string(handshakes_) + "\n";
+  out += handshakes + " " + std::to_string(handshakes_.load()) + "\n";
   Counter(&out, "tls_handshake_failures_total", "reason", "Failed TLS handshakes, by reason.",
           handshake_failures_);
   Counter(&out, "config_reloads_total", "result", "Configuration reloads, by result.", reloads_);

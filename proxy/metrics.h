@@ -41,6 +41,8 @@ class Metrics {
   void ObserveUpstreamLatency(double seconds);
   void ObserveRequestLatency(double seconds);
   void ConnectionOpened() { ++open_connections_; }
+  int64_t open_connections() const { return open_connections_; }
+  void CountRefusedConnection() { ++refused_connections_; }
   void ConnectionClosed() { --open_connections_; }
   void WatchOpened() { ++open_watches_; }
   void WatchClosed() { --open_watches_; }
@@ -65,6 +67,7 @@ class Metrics {
   std::atomic<int64_t> open_connections_{0};
   std::atomic<int64_t> open_watches_{0};
   std::atomic<uint64_t> handshakes_{0};
+  std::atomic<uint64_t> refused_connections_{0};
   std::atomic<std::time_t> certificate_expiry_{0};
 };
 

@@ -23,6 +23,7 @@ Runtime::Result Runtime::Build(const std::string& path) {
   }
   auto runtime = std::make_shared<Runtime>();
   runtime->access_log = std::move(access_log);
+  runtime->auth_throttle = std::make_shared<acl::AuthThrottle>(loaded.config->auth_throttle);
   runtime->config = loaded.config;
   runtime->acl = acl::Acl::Compile(*loaded.config);
   runtime->accounts = std::make_shared<const acl::AccountStore>(loaded.config->accounts);

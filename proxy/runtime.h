@@ -10,6 +10,7 @@
 
 #include "acl/account_store.h"
 #include "acl/acl.h"
+#include "acl/auth_throttle.h"
 #include "config/config.h"
 #include "proxy/access_log.h"
 #include "proxy/tls_context.h"
@@ -21,7 +22,9 @@ struct Runtime {
   std::shared_ptr<const acl::Acl> acl;
   std::shared_ptr<const acl::AccountStore> accounts;
   std::shared_ptr<const TlsContext> tls;
-  std::shared_ptr<AccessLog> access_log;  // thread-safe; reopened by every Build()
+  std::shared_ptr<AccessLog> access_log;
+  std::shared_ptr<acl::AuthThrottle>
+      auth_throttle;  // mutable state, thread-safe  // thread-safe; reopened by every Build()
 
   struct Result {
     std::shared_ptr<const Runtime> runtime;  // set when errors is empty

@@ -7,8 +7,6 @@
 namespace tlsproxy::proxy {
 namespace {
 
-constexpr timeval kConnectTimeout = {5, 0};
-
 UpstreamExchange* Self(http_parser* parser) { return static_cast<UpstreamExchange*>(parser->data); }
 
 }  // namespace
@@ -25,12 +23,8 @@ const http_parser_settings UpstreamExchange::kSettings = [] {
 }();
 
 UpstreamExchange::UpstreamExchange(UpstreamPool& pool, Delegate& delegate, std::string request,
-                                   bool is_head, bool may_retry)
-    : pool_(pool),
-      delegate_(delegate),
-      request_(std::move(request)),
-      is_head_(is_head),
-      may_retry_(may_retry) {}
+                                   const Options& options)
+    : pool_(pool), delegate_(delegate), request_(std::move(request)), options_(options) {}
 
 UpstreamExchange::~UpstreamExchange() {
   if (bev_ != nullptr) bufferevent_free(bev_);
@@ -52,12 +46,24 @@ void UpstreamExchange::Start() {
   bufferevent_setcb(bev_, &UpstreamExchange::OnRead, nullptr, &UpstreamExchange::OnEvent, this);
   if (reused_) {
     phase_ = Phase::kAwaitingHead;
+    AwaitHead();
   } else {
     phase_ = Phase::kConnecting;
-    bufferevent_set_timeouts(bev_, nullptr, &kConnectTimeout);
+    const timeval connect = {static_cast<time_t>(options_.connect_timeout_seconds), 0};
+    bufferevent_set_timeouts(bev_, nullptr, &connect);
   }
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
   Send();
+}
+
+// Until the response head: a read timeout (none for watches).
+void UpstreamExchange::AwaitHead() {
+  if (options_.response_timeout_seconds == 0) {
+    bufferevent_set_timeouts(bev_, nullptr, nullptr);
+    return;
+  }
+  const timeval head = {static_cast<time_t>(options_.response_timeout_seconds), 0};
+  bufferevent_set_timeouts(bev_, &head, nullptr);
 }
 
 void UpstreamExchange::Send() {
@@ -122,11 +128,12 @@ void UpstreamExchange::OnEvent(bufferevent* /*bev*/, short what, void* context) 
   auto* self = static_cast<UpstreamExchange*>(context);
   if (what & BEV_EVENT_CONNECTED) {
     self->phase_ = Phase::kAwaitingHead;
-    bufferevent_set_timeouts(self->bev_, nullptr, nullptr);
+    self->AwaitHead();
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
-    return self->Fail(UpstreamFailure::kTimeout);
+    return self->Fail(self->phase_ == Phase::kConnecting ? UpstreamFailure::kTimeout
+                                                         : UpstreamFailure::kResponseTimeout);
   }
   if (self->phase_ == Phase::kConnecting) {
     return self->Fail(UpstreamFailure::kConnect);
@@ -136,7 +143,7 @@ void UpstreamExchange::OnEvent(bufferevent* /*bev*/, short what, void* context) 
     http_parser_execute(&self->parser_, &kSettings, nullptr, 0);
     if (self->message_complete_) return self->Complete();
   }
-  if (!self->got_bytes_ && self->reused_ && self->may_retry_) {
+  if (!self->got_bytes_ && self->reused_ && self->options_.may_retry) {
     // A kept-alive connection etcd had already closed: try again.
     bufferevent_free(self->bev_);
     self->bev_ = nullptr;
@@ -178,13 +185,14 @@ int UpstreamExchange::OnHeadersComplete(http_parser* parser) {
   self->head_.http_major = parser->http_major;
   self->head_.http_minor = parser->http_minor;
   self->phase_ = Phase::kStreaming;
-  const bool has_body = !self->is_head_ && status != 204 && status != 304;
+  bufferevent_set_timeouts(self->bev_, nullptr, nullptr);  // the body may take hours (watches)
+  const bool has_body = !self->options_.is_head && status != 204 && status != 304;
   const std::string* content_length = nullptr;
   for (const auto& [name, value] : self->head_.headers) {
     if (EqualsIgnoreCase(name, "content-length")) content_length = &value;
   }
   self->delegate_.OnResponseHead(self->head_, has_body, content_length);
-  return self->is_head_ ? 1 : 0;
+  return self->options_.is_head ? 1 : 0;
 }
 
 int UpstreamExchange::OnBody(http_parser* parser, const char* at, size_t length) {

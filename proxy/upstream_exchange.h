@@ -24,10 +24,11 @@ namespace tlsproxy::proxy {
 
 // Why an exchange failed; the client connection turns it into a 502 or 504.
 enum class UpstreamFailure {
-  kConnect,    // refused, unreachable, no socket: 502
-  kTimeout,    // connect timed out: 504
-  kClosed,     // etcd closed or reset the connection before the response ended: 502
-  kMalformed,  // the response could not be parsed: 502
+  kConnect,          // refused, unreachable, no socket: 502
+  kTimeout,          // connect timed out: 504
+  kResponseTimeout,  // no response head within the response timeout: 504
+  kClosed,           // etcd closed or reset the connection before the response ended: 502
+  kMalformed,        // the response could not be parsed: 502
 };
 
 class UpstreamExchange {
@@ -48,12 +49,16 @@ class UpstreamExchange {
     virtual void OnUpstreamError(UpstreamFailure failure, bool after_head) = 0;
   };
 
+  struct Options {
+    bool is_head = false;    // the response parser expects no body
+    bool may_retry = false;  // one retry on a fresh connection when a reused one
+                             // was already closed (safe methods only)
+    size_t connect_timeout_seconds = 5;
+    size_t response_timeout_seconds = 0;  // until the response head; 0: none (watches)
+  };
   // `request` is the complete request (head and body) to send.
-  // `is_head` tells the response parser that no body follows.
-  // `may_retry` allows one retry on a fresh connection when a reused one
-  // turns out to be closed before any response byte (safe methods only).
-  UpstreamExchange(UpstreamPool& pool, Delegate& delegate, std::string request, bool is_head,
-                   bool may_retry);
+  UpstreamExchange(UpstreamPool& pool, Delegate& delegate, std::string request,
+                   const Options& options);
   ~UpstreamExchange();
   UpstreamExchange(const UpstreamExchange&) = delete;
   UpstreamExchange& operator=(const UpstreamExchange&) = delete;
@@ -69,6 +74,7 @@ class UpstreamExchange {
   enum class Phase { kIdle, kConnecting, kAwaitingHead, kStreaming, kDone, kFailed };
 
   void Send();
+  void AwaitHead();
   void ParseInput();
   void Fail(UpstreamFailure failure);
   void Complete();
@@ -87,8 +93,7 @@ class UpstreamExchange {
   UpstreamPool& pool_;
   Delegate& delegate_;
   std::string request_;
-  bool is_head_;
-  bool may_retry_;
+  Options options_;
   bool reused_ = false;
   bool got_bytes_ = false;
   Phase phase_ = Phase::kIdle;

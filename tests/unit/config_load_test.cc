@@ -189,6 +189,30 @@ TEST_F(ConfigTest, DefaultsWhenOnlyRequiredKeys) {
   EXPECT_EQ(config.workers, 0u);  // auto
 }
 
+TEST_F(ConfigTest, TimeoutsLimitsAndThrottle) {
+  LoadResult result = Parse(std::string(kMinimal) +
+                            "timeouts: {handshake: 3, request_headers: 4, idle: 5, "
+                            "upstream_connect: 6, upstream_response: 7}\n"
+                            "max_connections: 100\n"
+                            "auth_throttle: {max_failures: 0, window: 9, backoff: 11}\n");
+  ASSERT_TRUE(result.ok()) << Dump(result.errors);
+  const Config& c = *result.config;
+  EXPECT_EQ(c.timeouts.handshake, 3u);
+  EXPECT_EQ(c.timeouts.request_headers, 4u);
+  EXPECT_EQ(c.timeouts.idle, 5u);
+  EXPECT_EQ(c.timeouts.upstream_connect, 6u);
+  EXPECT_EQ(c.timeouts.upstream_response, 7u);
+  EXPECT_EQ(c.max_connections, 100u);
+  EXPECT_EQ(c.auth_throttle.max_failures, 0u);
+  EXPECT_EQ(c.auth_throttle.window, 9u);
+  EXPECT_EQ(c.auth_throttle.backoff, 11u);
+  const Config& d = *Parse(kMinimal).config;
+  EXPECT_EQ(d.timeouts.idle, 3600u);
+  EXPECT_EQ(d.timeouts.upstream_response, 60u);
+  EXPECT_EQ(d.max_connections, 10000u);
+  EXPECT_EQ(d.auth_throttle.max_failures, 10u);
+}
+
 TEST_F(ConfigTest, V3Mode) {
   EXPECT_EQ(Parse(kMinimal).config->v3, Config::V3Mode::kAcl);
   EXPECT_EQ(Parse(std::string(kMinimal) + "v3: admin_only\n").config->v3,
@@ -447,6 +471,12 @@ std::vector<BadCase> BadCases() {
       {"EmptyAccessLog", MinimalPlus("log: {access_log: \"\"}\n"), "log.access_log", 6, "stderr"},
       // Operations.
       {"AdminListenBad", MinimalPlus("admin_listen: \"nowhere\"\n"), "admin_listen", 6, "or off"},
+      {"TimeoutUnknown", MinimalPlus("timeouts: {read: 5}\n"), "timeouts.read", 6, "unknown key"},
+      {"TimeoutZero", MinimalPlus("timeouts:\n  idle: 0\n"), "timeouts.idle", 7, "between 1"},
+      {"ThrottleUnknown", MinimalPlus("auth_throttle: {limit: 5}\n"), "auth_throttle.limit", 6,
+       "unknown key"},
+      {"MaxConnectionsZero", MinimalPlus("max_connections: 0\n"), "max_connections", 6,
+       "between 1"},
       {"V3Bad", MinimalPlus("v3: open\n"), "v3", 6, "acl, admin_only or off"},
       {"WorkersZero", MinimalPlus("workers: 0\n"), "workers", 6, "auto or an integer"},
       {"WorkersWord", MinimalPlus("workers: many\n"), "workers", 6, "auto or an integer"},
