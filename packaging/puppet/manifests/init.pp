@@ -1,0 +1,72 @@
+# == Class: etcd_tlsproxy
+#
+# Runs etcd-tlsproxy in front of the local etcd, in place of the nginx
+# "etcd tlsproxy" site of profile::etcd::tlsproxy. It reads the same hiera
+# keys, so a host's data does not change:
+#
+#   profile::etcd::tlsproxy::cert_name      certificate name: the proxy serves
+#                                           /etc/ssl/localcerts/<name>.chained.crt
+#                                           with /etc/ssl/private/<name>.key
+#   profile::etcd::tlsproxy::acls           { key prefix => [users] } under
+#                                           /v2/keys; [] lets anyone write
+#   profile::etcd::tlsproxy::accounts       { user => password } (private hiera)
+#   profile::etcd::tlsproxy::salt           salt for the password hashes
+#   profile::etcd::tlsproxy::read_only      true refuses every write
+#   profile::etcd::tlsproxy::listen_port    TLS port clients connect to
+#   profile::etcd::tlsproxy::upstream_port  local etcd's plaintext client port
+#
+# Passwords are hashed here (SHA-512 crypt, "$6$<salt>$...") and only the
+# hashes reach the node's config file. A fixed salt keeps the rendered file
+# stable between runs, so puppet reloads the proxy only on a real change.
+#
+# Config changes are checked with `etcd-tlsproxy --check` before the file is
+# replaced, then applied with a reload (SIGHUP), which drops no client. A new
+# listen_port or upstream_port needs a restart of the service.
+#
+# profile::etcd::tlsproxy::tls_upstream has no equivalent: the proxy talks
+# plaintext HTTP to the etcd on loopback.
+class etcd_tlsproxy (
+  String[1] $cert_name = lookup('profile::etcd::tlsproxy::cert_name'),
+  Hash[String[1], Array[String[1]]] $acls = lookup('profile::etcd::tlsproxy::acls'),
+  Hash[String[1], String[1]] $accounts = lookup('profile::etcd::tlsproxy::accounts', { 'default_value' => {} }),
+  Pattern[/\A[a-zA-Z0-9.\/]{1,16}\z/] $salt = lookup('profile::etcd::tlsproxy::salt'),
+  Boolean $read_only = lookup('profile::etcd::tlsproxy::read_only', { 'default_value' => false }),
+  Stdlib::Port $listen_port = lookup('profile::etcd::tlsproxy::listen_port', { 'default_value' => 2379 }),
+  Stdlib::Port $upstream_port = lookup('profile::etcd::tlsproxy::upstream_port', { 'default_value' => 2378 }),
+) {
+  # user => "$6$salt$hash": what config.yaml.erb renders under `accounts`.
+  $password_hashes = $accounts.reduce({}) |Hash $memo, Array $entry| {
+    $memo + { $entry[0] => pw_hash($entry[1], 'SHA-512', $salt) }
+  }
+
+  # The key is installed root:ssl-cert 0440; installing the package after it
+  # means the group exists when the package's postinst adds etcd-tlsproxy to it.
+  sslcert::certificate { $cert_name:
+    skip_private => false,
+  }
+
+  package { 'etcd-tlsproxy':
+    ensure  => present,
+    require => Sslcert::Certificate[$cert_name],
+  }
+
+  file { '/etc/etcd-tlsproxy/config.yaml':
+    ensure       => file,
+    owner        => 'root',
+    group        => 'etcd-tlsproxy',
+    mode         => '0440',
+    show_diff    => false,
+    content      => template('etcd_tlsproxy/config.yaml.erb'),
+    validate_cmd => '/usr/bin/etcd-tlsproxy --config % --check',
+    require      => [Package['etcd-tlsproxy'], Sslcert::Certificate[$cert_name]],
+  }
+
+  # A notification reloads (SIGHUP) instead of restarting: a renewed
+  # certificate or a new ACL takes effect without closing connections.
+  service { 'etcd-tlsproxy':
+    ensure    => running,
+    enable    => true,
+    restart   => '/bin/systemctl reload etcd-tlsproxy.service',
+    subscribe => [File['/etc/etcd-tlsproxy/config.yaml'], Sslcert::Certificate[$cert_name]],
+  }
+}
