@@ -549,6 +549,10 @@ std::string EtcdServer::Logs() const { return ReadFile(dir_.File("etcd.log")); }
   return ::testing::AssertionFailure() << "etcd not healthy within 20 s:\n" << Logs();
 }
 
+void EtcdServer::Signal(int signal_number) const {
+  if (pid_ > 0) kill(pid_, signal_number);
+}
+
 void EtcdServer::Stop() {
   if (pid_ <= 0) return;
   StopChild(pid_, SIGTERM, 10s);

@@ -119,6 +119,8 @@ class EtcdServer {
   // SIGTERM, then SIGKILL after 10 s. Idempotent.
   void Stop();
   bool running() const { return pid_ > 0; }
+  // Sends a signal (SIGSTOP/SIGCONT make etcd hang and resume).
+  void Signal(int signal_number) const;
 
   uint16_t client_port() const { return client_port_; }
   std::string client_url() const;
