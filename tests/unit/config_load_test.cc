@@ -206,7 +206,9 @@ TEST_F(ConfigTest, TimeoutsLimitsAndThrottle) {
   EXPECT_EQ(c.auth_throttle.max_failures, 0u);
   EXPECT_EQ(c.auth_throttle.window, 9u);
   EXPECT_EQ(c.auth_throttle.backoff, 11u);
-  const Config& d = *Parse(kMinimal).config;
+  const LoadResult defaults = Parse(kMinimal);
+  ASSERT_TRUE(defaults.ok());
+  const Config& d = *defaults.config;
   EXPECT_EQ(d.timeouts.idle, 3600u);
   EXPECT_EQ(d.timeouts.upstream_response, 60u);
   EXPECT_EQ(d.max_connections, 10000u);
