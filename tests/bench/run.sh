@@ -1,0 +1,632 @@
+#!/usr/bin/env bash
+# Benchmark: etcd-tlsproxy against nginx and HAProxy (both from Debian) in
+# front of the same upstreams, with the same certificate, accounts and ACL.
+#
+#   tests/bench/run.sh [--rounds 3] [--duration 10] [--binary PATH] [--no-resumption] [--keep]
+#
+#   --rounds N      rounds of every scenario, proxies alternating (A B C A B C); >= 1, default 3
+#   --duration S    seconds per wrk measurement, default 10 (plus a 1 s warm-up)
+#   --idle-conns N  idle TLS connections held for the memory scenario, default 5000
+#   --watchers N    long-poll watchers for the fan-out scenario, default 1000
+#   --binary PATH   use this etcd-tlsproxy instead of building build-bench/ in Release
+#   --no-resumption turn TLS session resumption off in nginx and HAProxy (tickets and
+#                   session cache), so wrk's new connections are full handshakes there;
+#                   by default each proxy keeps its own default. wrk resumes whenever the
+#                   server offers it; the report says which proxies did.
+#   --keep          keep the temporary directory (configs, logs, raw wrk output)
+#
+# Installs what it needs with apt-get (nginx-light, haproxy, wrk, etcd-server,
+# util-linux, curl, openssl), builds etcd-tlsproxy in Release, mints an ECDSA
+# P-256 CA and server certificate, and starts on free loopback ports:
+#   - a fixed fast upstream (nginx, `return 200 '{"action":"get"}'`, keep-alive)
+#   - a real etcd (--enable-v2, temporary data dir)
+#   - each proxy afresh for each measurement: etcd-tlsproxy (workers: 1),
+#     nginx (1 worker), HAProxy (nbthread 1).
+# CPU layout (2 cores): the proxy under test alone on core 0; wrk, the Python
+# clients and the fixed upstream on core 1; etcd unpinned (it is the real
+# service the sidecar shares a machine with). The workers:1/2 rows run the
+# proxy, wrk and the fixed upstream unpinned.
+#
+# Scenarios: (a) keep-alive GET to the fixed upstream (wrk -t1 -c50, req/s and
+# p99); (b) a new TLS connection per request (-c50, Connection: close);
+# (c) PUT with basic auth to etcd (-c20, wrk Lua); (d) RSS per idle TLS
+# connection (N held, after - before, /proc/PID/status VmRSS of the proxy's
+# processes); (e) watch fan-out (N long polls through the proxy, one write
+# straight to etcd, time until all have their response).
+#
+# Prints a markdown table of medians and ratios and writes it to
+# tests/bench/results-latest.md. Everything started is stopped on exit; every
+# wait is bounded. Not part of scripts/test.sh.
+set -euo pipefail
+
+ROUNDS=3
+DURATION=10
+IDLE_CONNS=5000
+WATCHERS=1000
+BINARY=""
+KEEP=0
+RESUMPTION=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --duration) DURATION="$2"; shift 2 ;;
+    --idle-conns) IDLE_CONNS="$2"; shift 2 ;;
+    --watchers) WATCHERS="$2"; shift 2 ;;
+    --binary) BINARY="$2"; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    --no-resumption) RESUMPTION=0; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+for v in ROUNDS DURATION IDLE_CONNS WATCHERS; do
+  case "${!v}" in ''|*[!0-9]*|0) echo "run.sh: --$(echo "$v" | tr 'A-Z_' 'a-z-') needs a positive integer" >&2; exit 2 ;; esac
+done
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+PROXY_CPU=0
+LOAD_CPU=1
+PASSWORD="bench-secret"
+FIXED_PATH="/v2/keys/fixed"
+FIXED_BODY='{"action":"get"}'
+
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- packages
+install_packages() {
+  local missing=""
+  command -v nginx >/dev/null || missing="$missing nginx-light"
+  command -v haproxy >/dev/null || missing="$missing haproxy"
+  command -v wrk >/dev/null || missing="$missing wrk"
+  command -v etcd >/dev/null || missing="$missing etcd-server"
+  command -v taskset >/dev/null || missing="$missing util-linux"
+  command -v curl >/dev/null || missing="$missing curl"
+  command -v openssl >/dev/null || missing="$missing openssl"
+  command -v cmake >/dev/null || missing="$missing cmake"
+  [ -n "$missing" ] || return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "installing:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  # Keep the system nginx/haproxy/etcd services from starting on install.
+  local made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  $sudo apt-get install -y -qq --no-install-recommends $missing >&2 || {
+    [ "$made_policy" = 0 ] || $sudo rm -f /usr/sbin/policy-rc.d; die "apt-get install failed"; }
+  [ "$made_policy" = 0 ] || $sudo rm -f /usr/sbin/policy-rc.d
+  # The Debian build tool chain and libraries for etcd-tlsproxy itself.
+  "$ROOT/scripts/install-deps.sh"
+}
+
+build_proxy() {
+  if [ -n "$BINARY" ]; then
+    [ -x "$BINARY" ] || die "--binary $BINARY is not an executable"
+    return 0
+  fi
+  log "building etcd-tlsproxy (Release) in build-bench/"
+  cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DTLSPROXY_TESTS=OFF >/dev/null
+  cmake --build "$ROOT/build-bench" -j"$(nproc)" --target etcd-tlsproxy >/dev/null ||
+    die "build failed (run: cmake --build $ROOT/build-bench --target etcd-tlsproxy)"
+  BINARY="$ROOT/build-bench/etcd-tlsproxy"
+}
+
+# ---------------------------------------------------------------- processes
+PIDS=()
+TMP=""
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true; done
+  if [ -n "$TMP" ]; then
+    if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_gone PID SECONDS: true once PID has exited, false on timeout.
+wait_gone() {
+  local deadline=$((SECONDS + $2))
+  while kill -0 "$1" 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+  wait "$1" 2>/dev/null || true
+}
+
+# start_bg NAME CPUS CMD...: runs CMD in the background (taskset -c CPUS unless
+# CPUS is "all"), logs to $TMP/NAME.log, sets BG_PID.
+start_bg() {
+  local name="$1" cpus="$2"; shift 2
+  if [ "$cpus" = all ]; then
+    "$@" >"$TMP/$name.log" 2>&1 &
+  else
+    taskset -c "$cpus" "$@" >"$TMP/$name.log" 2>&1 &
+  fi
+  BG_PID=$!
+  PIDS+=("$BG_PID")
+}
+
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || true
+  wait_gone "$1" 10 || { kill -KILL "$1" 2>/dev/null || true; wait_gone "$1" 5 || true; }
+  local keep=() p
+  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# The process and its children (nginx: master + worker).
+tree_pids() { echo "$1" $(pgrep -P "$1" || true); }
+
+rss_kb() {
+  local total=0 p v
+  for p in $(tree_pids "$1"); do
+    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+
+cpu_ticks() {
+  local total=0 p v
+  for p in $(tree_pids "$1"); do
+    v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+
+# wait_http SECONDS CURL-ARGS...: until curl gets a 200.
+wait_http() {
+  local deadline=$((SECONDS + $1)); shift
+  until [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$@" 2>/dev/null)" = 200 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- fixtures
+make_certs() {
+  local d="$TMP/pki"
+  mkdir -p "$d"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=bench-ca -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+    -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' >"$d/ext.cnf"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 2 -extfile "$d/ext.cnf" -out "$d/server.pem" 2>/dev/null
+  cat "$d/server.pem" "$d/server.key" >"$d/server-combined.pem"  # HAProxy's crt
+  chmod 644 "$d"/*
+  CA="$d/ca.pem"; CERT="$d/server.pem"; KEY="$d/server.key"; COMBINED="$d/server-combined.pem"
+  HASH=$(openssl passwd -6 "$PASSWORD")
+  AUTH=$(printf 'root:%s' "$PASSWORD" | base64)
+  printf 'root:%s\n' "$HASH" >"$TMP/htpasswd"
+  chmod 644 "$TMP/htpasswd"
+}
+
+# nginx_common NAME: directives every nginx here shares (paths in $TMP/NAME).
+nginx_common() {
+  local d="$TMP/$1"
+  mkdir -p "$d/tmp"
+  cat <<EOF
+daemon off;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+$( [ "$(id -u)" -ne 0 ] || echo "user root;" )
+events { worker_connections 12000; }
+EOF
+}
+
+nginx_http_common() {
+  local d="$TMP/$1"
+  cat <<EOF
+  access_log off;
+  client_body_temp_path $d/tmp/body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+  keepalive_timeout 600s;
+  keepalive_requests 100000000;
+EOF
+}
+
+start_fixed_upstream() {
+  FIXED_PORT=$(free_port)
+  mkdir -p "$TMP/fixed"
+  { nginx_common fixed
+    echo "http {"
+    nginx_http_common fixed
+    cat <<EOF
+  server {
+    listen 127.0.0.1:$FIXED_PORT reuseport backlog=4096;
+    location / { default_type application/json; return 200 '$FIXED_BODY'; }
+  }
+}
+EOF
+  } >"$TMP/fixed/nginx.conf"
+  start_bg fixed-upstream "$LOAD_CPU" nginx -p "$TMP/fixed/" -e "$TMP/fixed/error.log" -c "$TMP/fixed/nginx.conf"
+  FIXED_PID=$BG_PID
+  wait_http 10 "http://127.0.0.1:$FIXED_PORT/" || die "fixed upstream did not start: $(tail -5 "$TMP/fixed-upstream.log" "$TMP/fixed/error.log")"
+}
+
+start_etcd() {
+  ETCD_PORT=$(free_port)
+  local peer; peer=$(free_port)
+  start_bg etcd all etcd --name bench --data-dir "$TMP/etcd-data" --enable-v2 \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+    --initial-cluster "bench=http://127.0.0.1:$peer" --log-level warn
+  ETCD_PID=$BG_PID
+  wait_http 30 "http://127.0.0.1:$ETCD_PORT/v2/keys/" || die "etcd did not start: $(tail -5 "$TMP/etcd.log")"
+  curl -s -o /dev/null -m 5 -X PUT "http://127.0.0.1:$ETCD_PORT/v2/keys/bench/k" -d value=init
+}
+
+# ---------------------------------------------------------------- proxies
+WORKERS_SUPPORTED=0
+probe_workers() {
+  local cfg="$TMP/probe.yaml"
+  tlsproxy_config "$cfg" "$(free_port)" "$FIXED_PORT" "workers: 2"
+  if "$BINARY" --config "$cfg" --check >"$TMP/probe.log" 2>&1; then WORKERS_SUPPORTED=1; fi
+}
+
+# tlsproxy_config FILE PORT UPSTREAM_PORT EXTRA-LINE
+tlsproxy_config() {
+  cat >"$1" <<EOF
+listen: ["127.0.0.1:$2"]
+upstream: "http://127.0.0.1:$3"
+tls: {cert: "$CERT", key: "$KEY"}
+accounts: {root: "$HASH"}
+acls: {"/": [root], "/bench": [root]}
+public_reads: true
+admin_listen: "off"
+log: {level: warn, access_log: "off"}
+$4
+EOF
+}
+
+nginx_proxy_config() {
+  nginx_common nginx
+  echo "http {"
+  nginx_http_common nginx
+  cat <<EOF
+  upstream fixed { server 127.0.0.1:$FIXED_PORT; keepalive 64; }
+  upstream etcd { server 127.0.0.1:$ETCD_PORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:$1 ssl backlog=4096;
+    ssl_certificate $CERT;
+    ssl_certificate_key $KEY;
+    ssl_protocols TLSv1.2 TLSv1.3;
+$( [ "$RESUMPTION" = 1 ] || echo "    ssl_session_tickets off; ssl_session_cache off;" )
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header X-Real-IP \$remote_addr;
+    proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    proxy_read_timeout 3600s;
+    location /v2/keys/bench {
+      limit_except GET HEAD OPTIONS { auth_basic "etcd"; auth_basic_user_file $TMP/htpasswd; }
+      proxy_pass http://etcd;
+    }
+    location / { proxy_pass http://fixed; }
+  }
+}
+EOF
+}
+
+# HAProxy reads $6$ through crypt(3); check_equivalence falls back to
+# insecure-password (and says so in the table) if that does not work here.
+HAPROXY_PASSWORD_LINE=""
+haproxy_config() {
+  cat <<EOF
+global
+  nbthread 1
+  maxconn 9000
+$( [ "$RESUMPTION" = 1 ] || echo "  tune.ssl.cachesize 0" )
+  log stderr format raw local0 warning
+defaults
+  mode http
+  log global
+  option http-keep-alive
+  option forwardfor
+  http-reuse always
+  timeout connect 5s
+  timeout client 3600s
+  timeout server 3600s
+  timeout http-keep-alive 3600s
+  timeout http-request 10s
+userlist etcdusers
+  ${HAPROXY_PASSWORD_LINE:-user root password $HASH}
+frontend tls
+  bind 127.0.0.1:$1 ssl crt $COMBINED$( [ "$RESUMPTION" = 1 ] || echo " no-tls-tickets" )
+  acl bench path_beg /v2/keys/bench
+  acl safe method GET HEAD OPTIONS
+  acl authed http_auth(etcdusers)
+  http-request auth realm etcd if bench !safe !authed
+  use_backend etcd if bench
+  default_backend fixed
+backend fixed
+  server fixed 127.0.0.1:$FIXED_PORT
+backend etcd
+  server etcd 127.0.0.1:$ETCD_PORT
+EOF
+}
+
+# start_proxy SUBJECT TARGET: SUBJECT is tlsproxy | tlsproxy-w1 | tlsproxy-w2 |
+# nginx | haproxy; TARGET (fixed | etcd) picks etcd-tlsproxy's one upstream
+# (nginx and HAProxy route by path to both). Sets PROXY_PID and PROXY_PORT.
+start_proxy() {
+  local subject="$1" target="$2" up cpus="$PROXY_CPU" extra=""
+  PROXY_PORT=$(free_port)
+  if [ "$target" = etcd ]; then up=$ETCD_PORT; else up=$FIXED_PORT; fi
+  case "$subject" in
+    tlsproxy|tlsproxy-w1|tlsproxy-w2)
+      if [ "$WORKERS_SUPPORTED" = 1 ]; then extra="workers: 1"; fi
+      case "$subject" in
+        tlsproxy-w1) cpus=all; extra="workers: 1" ;;
+        tlsproxy-w2) cpus=all; extra="workers: 2" ;;
+      esac
+      tlsproxy_config "$TMP/$subject.yaml" "$PROXY_PORT" "$up" "$extra"
+      start_bg "$subject" "$cpus" "$BINARY" --config "$TMP/$subject.yaml" ;;
+    nginx)
+      mkdir -p "$TMP/nginx"
+      nginx_proxy_config "$PROXY_PORT" >"$TMP/nginx/nginx.conf"
+      start_bg nginx "$cpus" nginx -p "$TMP/nginx/" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" ;;
+    haproxy)
+      haproxy_config "$PROXY_PORT" >"$TMP/haproxy.cfg"
+      start_bg haproxy "$cpus" haproxy -db -f "$TMP/haproxy.cfg" ;;
+    *) die "unknown subject $subject" ;;
+  esac
+  PROXY_PID=$BG_PID
+  local path=$FIXED_PATH
+  [ "$target" = fixed ] || path=/version
+  wait_http 15 --cacert "$CA" --resolve "localhost:$PROXY_PORT:127.0.0.1" "https://localhost:$PROXY_PORT$path" ||
+    die "$subject did not start: $(tail -5 "$TMP/$subject.log")"
+}
+
+# Once per proxy: the same requests get the same answers (public GET, PUT
+# without and with credentials), so the three are doing the same work.
+check_equivalence() {
+  local subject code body fail=""
+  for subject in tlsproxy nginx haproxy; do
+    for target in fixed etcd; do
+      start_proxy "$subject" "$target"
+      local c=(curl -s -m 5 --cacert "$CA" --resolve "localhost:$PROXY_PORT:127.0.0.1")
+      local base="https://localhost:$PROXY_PORT"
+      if [ "$target" = fixed ]; then
+        body=$("${c[@]}" "$base$FIXED_PATH")
+        [ "$body" = "$FIXED_BODY" ] || fail="$fail $subject:GET-fixed=$body"
+        RESUMED[$subject]=$("$PY" "$HERE/tls_clients.py" resume --port "$PROXY_PORT" --cafile "$CA" \
+          --path "$FIXED_PATH" | "$PY" -c 'import json,sys; print("yes" if json.load(sys.stdin)["resumed"] else "no")')
+      else
+        code=$("${c[@]}" -o /dev/null -w '%{http_code}' -X PUT "$base/v2/keys/bench/k" -d value=x)
+        [ "$code" = 401 ] || fail="$fail $subject:PUT-no-auth=$code"
+        code=$("${c[@]}" -o /dev/null -w '%{http_code}' -u "root:$PASSWORD" -X PUT "$base/v2/keys/bench/k" -d value=x)
+        if [ "$subject" = haproxy ] && [ "$code" = 401 ] && [ -z "$HAPROXY_PASSWORD_LINE" ]; then
+          log "HAProxy refused the \$6\$ password; falling back to insecure-password"
+          HAPROXY_PASSWORD_LINE="user root insecure-password $PASSWORD"
+          NOTES+=("HAProxy could not check the \$6\$ hash here, so its userlist uses insecure-password (no crypt per request): its PUT figure is flattered.")
+          stop_pid "$PROXY_PID"; start_proxy "$subject" "$target"
+          code=$("${c[@]}" -o /dev/null -w '%{http_code}' -u "root:$PASSWORD" -X PUT "$base/v2/keys/bench/k" -d value=x)
+        fi
+        case "$code" in 200|201) ;; *) fail="$fail $subject:PUT-auth=$code" ;; esac
+        code=$("${c[@]}" -o /dev/null -w '%{http_code}' "$base/v2/keys/bench/k")
+        [ "$code" = 200 ] || fail="$fail $subject:GET-etcd=$code"
+      fi
+      stop_pid "$PROXY_PID"
+    done
+  done
+  [ -z "$fail" ] || die "proxies do not behave alike:$fail"
+}
+
+# ---------------------------------------------------------------- measuring
+RESULTS=""
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
+
+# wrk_run OUT CPUS ARGS...: runs wrk (bounded) into OUT.
+wrk_run() {
+  local out="$1" cpus="$2"; shift 2
+  local pin=(taskset -c "$cpus")
+  [ "$cpus" != all ] || pin=()
+  timeout $((DURATION + 30)) "${pin[@]}" wrk --latency --timeout 10s "$@" >"$out" 2>&1 ||
+    die "wrk failed: $(tail -3 "$out")"
+}
+
+# parse_wrk FILE: "rps p99_ms errors" from wrk --latency output.
+parse_wrk() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
+                     if (v ~ /m$/) return v * 60000; if (v ~ /s$/) return v * 1000; return v }
+    /^Requests\/sec:/ { rps = $2 }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { err += $NF }
+    /Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+    END { printf "%s %.3f %d\n", rps, p99, err }' "$1"
+}
+
+# measure_wrk ROUND SCENARIO SUBJECT PID URL CPUS WRK-ARGS...
+measure_wrk() {
+  local round="$1" scenario="$2" subject="$3" pid="$4" url="$5" cpus="$6"; shift 6
+  local out="$TMP/wrk-$scenario-$subject-$round"
+  wrk_run "$out.warmup" "$cpus" -d1s "$@" "$url"
+  local t0 t1; t0=$(cpu_ticks "$pid")
+  wrk_run "$out" "$cpus" -d"${DURATION}s" "$@" "$url"
+  t1=$(cpu_ticks "$pid")
+  read -r rps p99 errors < <(parse_wrk "$out")
+  record "$round" "$scenario" "$subject" rps "$rps"
+  record "$round" "$scenario" "$subject" p99_ms "$p99"
+  record "$round" "$scenario" "$subject" errors "$errors"
+  if [ "$pid" != 0 ]; then
+    local hz; hz=$(getconf CLK_TCK)
+    record "$round" "$scenario" "$subject" cpu_pct \
+      "$(awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$DURATION" 'BEGIN { printf "%.0f", 100 * d / hz / s }')"
+    record "$round" "$scenario" "$subject" cpu_us_per_req \
+      "$(awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$rps" -v s="$DURATION" 'BEGIN { printf "%.1f", (n > 0 ? 1e6 * d / hz / (n * s) : 0) }')"
+  fi
+  log "  $scenario $subject: $rps req/s, p99 ${p99} ms, errors $errors"
+}
+
+scenario_keepalive() {  # ROUND SUBJECT
+  start_proxy "$2" fixed
+  local cpus=$LOAD_CPU
+  case "$2" in tlsproxy-w*) cpus=all ;; esac
+  measure_wrk "$1" keepalive "$2" "$PROXY_PID" "https://127.0.0.1:$PROXY_PORT$FIXED_PATH" "$cpus" -t1 -c50
+  stop_pid "$PROXY_PID"
+}
+
+scenario_newconn() {
+  start_proxy "$2" fixed
+  measure_wrk "$1" newconn "$2" "$PROXY_PID" "https://127.0.0.1:$PROXY_PORT$FIXED_PATH" "$LOAD_CPU" \
+    -t1 -c50 -H 'Connection: close'
+  stop_pid "$PROXY_PID"
+}
+
+scenario_put() {
+  if [ "$2" = etcd ]; then
+    BENCH_AUTH="" measure_wrk "$1" put etcd 0 "http://127.0.0.1:$ETCD_PORT/v2/keys/bench/k" "$LOAD_CPU" \
+      -t1 -c20 -s "$HERE/put.lua"
+    return
+  fi
+  start_proxy "$2" etcd
+  BENCH_AUTH="$AUTH" measure_wrk "$1" put "$2" "$PROXY_PID" "https://127.0.0.1:$PROXY_PORT/v2/keys/bench/k" \
+    "$LOAD_CPU" -t1 -c20 -s "$HERE/put.lua"
+  stop_pid "$PROXY_PID"
+}
+
+scenario_idle() {
+  start_proxy "$2" fixed
+  sleep 0.5
+  local before after out="$TMP/idle-$2-$1.out"
+  before=$(rss_kb "$PROXY_PID")
+  start_bg "idle-$2-$1" "$LOAD_CPU" "$PY" "$HERE/tls_clients.py" idle --port "$PROXY_PORT" --cafile "$CA" \
+    --count "$IDLE_CONNS" --path "$FIXED_PATH" --deadline 120 --hold 300
+  local client=$BG_PID deadline=$((SECONDS + 150))
+  until grep -q '"event": "\(ready\|timeout\)"' "$TMP/idle-$2-$1.log" 2>/dev/null; do
+    kill -0 "$client" 2>/dev/null || die "idle client died: $(tail -3 "$TMP/idle-$2-$1.log")"
+    [ "$SECONDS" -lt "$deadline" ] || die "idle client never got ready"
+    sleep 0.2
+  done
+  sleep 1
+  after=$(rss_kb "$PROXY_PID")
+  stop_pid "$client"
+  cp "$TMP/idle-$2-$1.log" "$out"
+  local held dropped
+  held=$("$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline())["held"])' <"$out")
+  dropped=$(sed -n 2p "$out" | "$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline() or "{}").get("dropped", 0))')
+  local non200
+  non200=$("$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline())["non_200"])' <"$out")
+  [ "$held" = "$IDLE_CONNS" ] && [ "$non200" = 0 ] || die "$2 held only $held of $IDLE_CONNS idle connections: $(head -1 "$out")"
+  record "$1" idle "$2" kib_per_conn "$(awk -v a="$after" -v b="$before" -v n="$IDLE_CONNS" 'BEGIN { printf "%.2f", (a - b) / n }')"
+  record "$1" idle "$2" rss_before_kib "$before"
+  record "$1" idle "$2" rss_after_kib "$after"
+  record "$1" idle "$2" errors "$dropped"
+  log "  idle $2: RSS $before -> $after KiB for $IDLE_CONNS connections, dropped $dropped"
+  stop_pid "$PROXY_PID"
+}
+
+scenario_watch() {
+  local port cafile=() pid=0
+  if [ "$2" = etcd ]; then
+    port=$ETCD_PORT
+  else
+    start_proxy "$2" etcd
+    port=$PROXY_PORT; cafile=(--cafile "$CA"); pid=$PROXY_PID
+  fi
+  local out="$TMP/watch-$2-$1.out"
+  timeout 150 taskset -c "$LOAD_CPU" "$PY" "$HERE/tls_clients.py" watch --port "$port" "${cafile[@]}" \
+    --count "$WATCHERS" --path /v2/keys/bench/w --etcd "127.0.0.1:$ETCD_PORT" --deadline 120 >"$out" 2>&1 ||
+    die "watch client failed for $2: $(tail -3 "$out")"
+  local ok all
+  read -r ok all < <("$PY" -c 'import json,sys; r=json.loads(sys.stdin.readlines()[-1]); print(r["ok"], r["all_ms"])' <"$out")
+  [ "$ok" = True ] || die "watch fan-out through $2 incomplete: $(tail -1 "$out")"
+  record "$1" watch "$2" all_ms "$all"
+  log "  watch $2: all $WATCHERS watchers answered in $all ms"
+  [ "$pid" = 0 ] || stop_pid "$pid"
+}
+
+# taskset_tree PID CPUS: re-pins every thread of PID and its children.
+taskset_tree() {
+  local p
+  for p in $(tree_pids "$1"); do taskset -a -p -c "$2" "$p" >/dev/null; done
+}
+
+# ---------------------------------------------------------------- main
+NOTES=()
+declare -A RESUMED=()
+main() {
+  install_packages
+  build_proxy
+  ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  [ "$(ulimit -n)" -ge $((IDLE_CONNS + 1000)) ] || die "fd limit $(ulimit -n) is too low for $IDLE_CONNS connections"
+  [ "$(nproc)" -ge 2 ] || die "needs 2 cores (proxy on core 0, load on core 1); nproc is $(nproc)"
+  TMP=$(mktemp -d /tmp/tlsproxy-bench.XXXXXX)
+  chmod 755 "$TMP"
+  RESULTS="$TMP/results.tsv"
+  LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
+  : >"$RESULTS"
+  make_certs
+  start_fixed_upstream
+  start_etcd
+  probe_workers
+  [ "$WORKERS_SUPPORTED" = 1 ] || NOTES+=("workers not supported yet (\`--check\` refused \`workers: 2\`): etcd-tlsproxy ran with its default, the workers rows are skipped.")
+  check_equivalence
+  NOTES+=("TLS session resumption offered to a returning client (so wrk's new connections resume there): etcd-tlsproxy ${RESUMED[tlsproxy]}, nginx ${RESUMED[nginx]}, HAProxy ${RESUMED[haproxy]}$( [ "$RESUMPTION" = 1 ] && echo " (each proxy's default; --no-resumption turns it off in nginx and HAProxy)" || echo " (--no-resumption: off in nginx and HAProxy)").")
+  log "fixed upstream :$FIXED_PORT, etcd :$ETCD_PORT, workers supported: $WORKERS_SUPPORTED"
+
+  local round subject
+  for round in $(seq 1 "$ROUNDS"); do
+    log "round $round of $ROUNDS"
+    for subject in tlsproxy nginx haproxy; do scenario_keepalive "$round" "$subject"; done
+    if [ "$WORKERS_SUPPORTED" = 1 ]; then
+      taskset_tree "$FIXED_PID" 0,1
+      for subject in tlsproxy-w1 tlsproxy-w2; do scenario_keepalive "$round" "$subject"; done
+      taskset_tree "$FIXED_PID" "$LOAD_CPU"
+    fi
+    for subject in tlsproxy nginx haproxy; do scenario_newconn "$round" "$subject"; done
+    for subject in tlsproxy nginx haproxy etcd; do scenario_put "$round" "$subject"; done
+    for subject in tlsproxy nginx haproxy; do scenario_idle "$round" "$subject"; done
+    for subject in tlsproxy nginx haproxy etcd; do scenario_watch "$round" "$subject"; done
+  done
+
+  local meta="$TMP/meta.tsv"
+  {
+    printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf 'machine\t%s cores (nproc), %s, %s MiB RAM, Linux %s\n' "$(nproc)" \
+      "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" \
+      "$(awk '/^MemTotal/ {printf "%d", $2 / 1024}' /proc/meminfo)" "$(uname -r)"
+    printf 'versions\tetcd-tlsproxy %s (git %s); %s; %s; wrk %s; etcd %s; %s\n' \
+      "$("$BINARY" --version 2>&1 | head -1 | awk '{print $NF}')" \
+      "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')" \
+      "$(nginx -v 2>&1 | sed 's/^nginx version: //')" \
+      "$(haproxy -v 2>&1 | head -1 | awk '{print "HAProxy " $3}')" \
+      "$(wrk -v 2>&1 | head -1 | awk '{print $2}')" \
+      "$(etcd --version 2>&1 | head -1 | awk '{print $3}')" \
+      "$(openssl version | awk '{print "OpenSSL " $2}')"
+    printf 'load\tload average %s at the start (other work on the machine skews every figure)\n' \
+      "$LOAD_AT_START"
+    printf 'settings\trounds: %s; %s s per wrk run (after a 1 s warm-up), %s idle connections, %s watchers\n' \
+      "$ROUNDS" "$DURATION" "$IDLE_CONNS" "$WATCHERS"
+    printf 'workers_supported\t%s\n' "$WORKERS_SUPPORTED"
+    local n; for n in "${NOTES[@]}"; do printf 'note\t%s\n' "$n"; done
+  } >"$meta"
+  "$PY" "$HERE/report.py" "$RESULTS" "$meta" | tee "$HERE/results-latest.md"
+  cp "$RESULTS" "$HERE/results-latest.tsv"
+  log "wrote tests/bench/results-latest.md"
+}
+
+main
