@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "acl/basic_auth.h"
@@ -19,6 +20,9 @@ namespace {
 // Response bytes queued for a slow client before we stop reading from etcd.
 constexpr size_t kOutputHighWater = 1 << 20;
 constexpr size_t kOutputLowWater = 256 << 10;
+// Buffers (gathered response bytes, a request body) larger than this are
+// released after use rather than kept by an idle connection.
+constexpr size_t kMaxKeptBuffer = 1 << 10;
 // Bytes a client may send ahead (pipelining) while a request is in flight.
 constexpr size_t kMaxReadAhead = 256 << 10;
 
@@ -148,6 +152,7 @@ void ClientConnection::ResetRequest() {
   reading_message_ = false;
   head_ = RequestHead{};
   body_.clear();
+  if (body_.capacity() > kMaxKeptBuffer) std::string().swap(body_);
   head_bytes_ = 0;
   url_bytes_ = 0;
   header_value_last_ = false;
@@ -273,6 +278,7 @@ int ClientConnection::OnHeadersComplete(http_parser* parser) {
   const auto expect = head.First("expect");
   if (expect && EqualsIgnoreCase(*expect, "100-continue")) {
     self->Write("HTTP/1.1 100 Continue\r\n\r\n");
+    self->Flush();
   }
   return 0;
 }
@@ -508,15 +514,21 @@ void ClientConnection::OnResponseHead(const ResponseHead& head, bool has_body,
 
 void ClientConnection::OnResponseBody(const char* data, size_t length) {
   if (length == 0) return;
-  evbuffer* output = bufferevent_get_output(bev_);
   if (framing_ == BodyFraming::kChunked) {
-    evbuffer_add_printf(output, "%zx\r\n", length);
-    evbuffer_add(output, data, length);
-    evbuffer_add(output, "\r\n", 2);
+    char size[24];
+    const int digits = std::snprintf(size, sizeof size, "%zx\r\n", length);
+    pending_.append(size, static_cast<size_t>(digits));
+    pending_.append(data, length);
+    pending_.append("\r\n", 2);
   } else {
-    evbuffer_add(output, data, length);
+    pending_.append(data, length);
   }
   bytes_sent_ += length;
+}
+
+void ClientConnection::OnResponseBatchEnd() {
+  Flush();
+  evbuffer* output = bufferevent_get_output(bev_);
   if (!output_paused_ && evbuffer_get_length(output) > kOutputHighWater) {
     // Slow client: stop reading etcd until its output drains.
     output_paused_ = true;
@@ -610,6 +622,7 @@ void ClientConnection::SendRefusal(int status, const std::string& response) {
 }
 
 void ClientConnection::FinishRequest() {
+  Flush();
   LogAccess();
   if (worker_.draining()) keep_alive_ = false;
   if (output_paused_) {
@@ -675,8 +688,34 @@ void ClientConnection::ScheduleDestroy() {
   event_base_once(worker_.base(), -1, EV_TIMEOUT, &ClientConnection::OnDestroy, this, &now);
 }
 
-void ClientConnection::Write(const std::string& bytes) {
-  bufferevent_write(bev_, bytes.data(), bytes.size());
+void ClientConnection::Write(const std::string& bytes) { pending_ += bytes; }
+
+// Sends what Write() gathered, as one TLS record when it fits. With nothing
+// queued in libevent, SSL_write goes straight to the socket: this saves
+// arming and disarming a write event (two epoll_ctl calls and a loop turn)
+// for every response. Whatever it cannot take now goes to libevent's output
+// buffer, whose next SSL_write repeats exactly these bytes, as OpenSSL
+// requires after a WANT_WRITE.
+void ClientConnection::Flush() {
+  if (pending_.empty()) return;
+  evbuffer* output = bufferevent_get_output(bev_);
+  size_t sent = 0;
+  if (evbuffer_get_length(output) == 0 && state_ != State::kClosed) {
+    SSL* ssl = bufferevent_openssl_get_ssl(bev_);
+    ERR_clear_error();
+    const int length = static_cast<int>(std::min<size_t>(pending_.size(), 1 << 30));
+    const int n = SSL_write(ssl, pending_.data(), length);
+    if (n > 0) {
+      sent = static_cast<size_t>(n);
+    } else {
+      ERR_clear_error();  // libevent reports the error when it retries
+    }
+  }
+  if (sent < pending_.size()) {
+    bufferevent_write(bev_, pending_.data() + sent, pending_.size() - sent);
+  }
+  pending_.clear();
+  if (pending_.capacity() > kMaxKeptBuffer) std::string().swap(pending_);
 }
 
 void ClientConnection::SetReadTimeout(int seconds) {

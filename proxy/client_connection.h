@@ -94,12 +94,14 @@ class ClientConnection : private UpstreamExchange::Delegate {
   void OnResponseHead(const ResponseHead& head, bool has_body,
                       const std::string* content_length) override;
   void OnResponseBody(const char* data, size_t length) override;
+  void OnResponseBatchEnd() override;
   void OnResponseComplete() override;
   void OnUpstreamError(UpstreamFailure failure, bool after_head) override;
   void EndWatch();
 
   void LogAccess();
-  void Write(const std::string& bytes);
+  void Write(const std::string& bytes);  // gathers; Flush() sends
+  void Flush();
   void SetReadTimeout(int seconds);
 
   // libevent callbacks.
@@ -149,6 +151,7 @@ class ClientConnection : private UpstreamExchange::Delegate {
   bool is_watch_ = false;
   BodyFraming framing_ = BodyFraming::kNone;
   bool output_paused_ = false;
+  std::string pending_;  // response bytes gathered since the last Flush()
   int status_ = 0;
   size_t bytes_sent_ = 0;
   std::string identity_ = "-";

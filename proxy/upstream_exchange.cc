@@ -1,6 +1,7 @@
 #include "proxy/upstream_exchange.h"
 
 #include <event2/buffer.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -52,7 +53,9 @@ void UpstreamExchange::Start() {
     const timeval connect = {static_cast<time_t>(options_.connect_timeout_seconds), 0};
     bufferevent_set_timeouts(bev_, nullptr, &connect);
   }
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  // EV_WRITE is enabled only when bytes wait for the socket (see Send()): a
+  // socket bufferevent arms its write event as soon as writing is enabled.
+  bufferevent_enable(bev_, reused_ ? EV_READ : EV_READ | EV_WRITE);
   Send();
 }
 
@@ -67,8 +70,20 @@ void UpstreamExchange::AwaitHead() {
 }
 
 void UpstreamExchange::Send() {
-  // Queued now; libevent flushes it once the connection is up.
-  bufferevent_write(bev_, request_.data(), request_.size());
+  size_t sent = 0;
+  if (reused_ && evbuffer_get_length(bufferevent_get_output(bev_)) == 0) {
+    // A kept-alive connection with nothing queued: write now, which saves
+    // arming (and disarming) a write event for every request.
+    const ssize_t n = send(bufferevent_getfd(bev_), request_.data(), request_.size(),
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) sent = static_cast<size_t>(n);
+  }
+  // The rest (all of it on a new connection) is flushed by libevent once
+  // the socket is connected and writable; errors surface through OnEvent.
+  if (sent < request_.size()) {
+    bufferevent_enable(bev_, EV_WRITE);
+    bufferevent_write(bev_, request_.data() + sent, request_.size() - sent);
+  }
 }
 
 void UpstreamExchange::PauseReading() {
@@ -97,7 +112,8 @@ void UpstreamExchange::ParseInput() {
       return Fail(UpstreamFailure::kMalformed);
     }
   }
-  if (message_complete_) Complete();
+  if (message_complete_) return Complete();
+  delegate_.OnResponseBatchEnd();
 }
 
 void UpstreamExchange::Complete() {

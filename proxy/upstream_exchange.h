@@ -44,6 +44,9 @@ class UpstreamExchange {
     virtual void OnResponseHead(const ResponseHead& head, bool has_body,
                                 const std::string* content_length) = 0;
     virtual void OnResponseBody(const char* data, size_t length) = 0;
+    // Everything from one read of etcd's socket has been handed over
+    // (head and/or body pieces): a good moment to send it on together.
+    virtual void OnResponseBatchEnd() = 0;
     virtual void OnResponseComplete() = 0;
     // `after_head` tells whether OnResponseHead() was already called.
     virtual void OnUpstreamError(UpstreamFailure failure, bool after_head) = 0;

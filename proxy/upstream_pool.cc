@@ -46,6 +46,7 @@ void UpstreamPool::Release(bufferevent* bev) {
   }
   bufferevent_set_timeouts(bev, nullptr, nullptr);
   bufferevent_setcb(bev, &UpstreamPool::OnIdleActivity, nullptr, &UpstreamPool::OnIdleEvent, this);
+  bufferevent_disable(bev, EV_WRITE);  // re-enabled by a lease only if it must queue bytes
   bufferevent_enable(bev, EV_READ);
   idle_.push_back(bev);
 }

@@ -491,7 +491,7 @@ std::string EtcdServer::Logs() const { return ReadFile(dir_.File("etcd.log")); }
   if (running()) return ::testing::AssertionFailure() << "etcd already running";
   for (int attempt = 0;; ++attempt) {
     ::testing::AssertionResult started = StartOnce();
-    if (started || started_before_ || attempt == 2) {
+    if (started || started_before_ || membership_ || attempt == 2) {
       if (started) started_before_ = true;
       return started;
     }
@@ -507,28 +507,7 @@ std::string EtcdServer::Logs() const { return ReadFile(dir_.File("etcd.log")); }
 
 ::testing::AssertionResult EtcdServer::StartOnce() {
   const std::string client = client_url();
-  const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
-  pid_ = SpawnLogged({"/usr/bin/etcd",
-                      "--name",
-                      "default",
-                      "--data-dir",
-                      dir_.File("data"),
-                      "--listen-client-urls",
-                      client,
-                      "--advertise-client-urls",
-                      client,
-                      "--listen-peer-urls",
-                      peer,
-                      "--initial-advertise-peer-urls",
-                      peer,
-                      "--initial-cluster",
-                      "default=" + peer,
-                      "--enable-v2",
-                      "--logger",
-                      "zap",
-                      "--log-level",
-                      "error"},
-                     dir_.File("etcd.log"));
+  pid_ = SpawnLogged(Argv(), dir_.File("etcd.log"));
   const auto deadline = Clock::now() + 20s;
   while (Clock::now() < deadline) {
     int status = 0;
@@ -547,6 +526,75 @@ std::string EtcdServer::Logs() const { return ReadFile(dir_.File("etcd.log")); }
   }
   Stop();
   return ::testing::AssertionFailure() << "etcd not healthy within 20 s:\n" << Logs();
+}
+
+std::string EtcdServer::peer_url() const {
+  return "http://127.0.0.1:" + std::to_string(peer_port_);
+}
+
+std::string EtcdServer::name() const { return membership_ ? membership_->name : "default"; }
+
+std::vector<std::string> EtcdServer::Argv() const {
+  const std::string client = client_url();
+  const std::string peer = peer_url();
+  std::vector<std::string> argv = {"/usr/bin/etcd",
+                                   "--name",
+                                   name(),
+                                   "--data-dir",
+                                   dir_.File("data"),
+                                   "--listen-client-urls",
+                                   client,
+                                   "--advertise-client-urls",
+                                   client,
+                                   "--listen-peer-urls",
+                                   peer,
+                                   "--initial-advertise-peer-urls",
+                                   peer,
+                                   "--initial-cluster",
+                                   membership_ ? membership_->initial_cluster : "default=" + peer,
+                                   "--enable-v2",
+                                   "--logger",
+                                   "zap",
+                                   "--log-level",
+                                   "error"};
+  if (membership_) {
+    argv.insert(argv.end(), {"--initial-cluster-state", membership_->initial_cluster_state});
+    if (!membership_->initial_cluster_token.empty()) {
+      argv.insert(argv.end(), {"--initial-cluster-token", membership_->initial_cluster_token});
+    }
+  }
+  return argv;
+}
+
+::testing::AssertionResult EtcdServer::Launch() {
+  if (running()) return ::testing::AssertionFailure() << "etcd already running";
+  pid_ = SpawnLogged(Argv(), dir_.File("etcd.log"));
+  started_before_ = true;  // the ports are taken now: Start() never picks new ones
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult EtcdServer::WaitHealthy(std::chrono::milliseconds timeout) {
+  const std::string health_url = client_url() + "/health";
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (pid_ <= 0) return ::testing::AssertionFailure() << "etcd " << name() << " is not running";
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return ::testing::AssertionFailure() << "etcd " << name() << " exited during start-up ("
+                                           << DescribeWaitStatus(status) << "):\n"
+                                           << Logs();
+    }
+    const HttpResponse health = Perform(health_url, "GET", "", false, {}, 1s, nullptr, nullptr, {});
+    if (health.status == 200 && health.body.find("\"health\":\"true\"") != std::string::npos) {
+      return ::testing::AssertionSuccess();
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return ::testing::AssertionFailure()
+         << "etcd " << name() << " not healthy within "
+         << std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count() << " ms:\n"
+         << Logs();
 }
 
 void EtcdServer::Signal(int signal_number) const {
@@ -647,6 +695,11 @@ std::string ProxyConfigYaml(const ProxyOptions& options, uint16_t listen_port) {
                                    : "\"127.0.0.1:" + std::to_string(options.admin_port) + "\"")
        << "\n"
        << options.extra_yaml;
+  // Suites that send many wrong passwords from 127.0.0.1 on purpose would
+  // trip the failed-auth throttle; tests of the throttle set it themselves.
+  if (options.extra_yaml.find("auth_throttle") == std::string::npos) {
+    yaml << "auth_throttle: {max_failures: 0}\n";
+  }
   return yaml.str();
 }
 

@@ -103,6 +103,16 @@ struct HttpResponse {
   std::string Header(const std::string& lower_name) const;
 };
 
+// Membership of an EtcdServer in a multi-member cluster (see
+// EtcdServer::SetMembership): the values of etcd's --name, --initial-cluster,
+// --initial-cluster-state and --initial-cluster-token.
+struct EtcdMembership {
+  std::string name;
+  std::string initial_cluster;                // "a=http://127.0.0.1:1,b=http://127.0.0.1:2"
+  std::string initial_cluster_state = "new";  // or "existing"
+  std::string initial_cluster_token;          // empty: etcd's default
+};
+
 // One etcd server on loopback with the v2 API on, its own data directory and
 // ports. Start() again after Stop() reuses both (a restart, for "upstream down
 // and back"). The destructor stops it.
@@ -114,7 +124,8 @@ class EtcdServer {
   EtcdServer& operator=(const EtcdServer&) = delete;
 
   // Starts etcd and waits (at most 20 s) until GET /health says healthy.
-  // On the first start, retries with other ports if they were taken.
+  // On the first start, retries with other ports if they were taken (not
+  // for a cluster member: see SetMembership).
   ::testing::AssertionResult Start();
   // SIGTERM, then SIGKILL after 10 s. Idempotent.
   void Stop();
@@ -122,8 +133,24 @@ class EtcdServer {
   // Sends a signal (SIGSTOP/SIGCONT make etcd hang and resume).
   void Signal(int signal_number) const;
 
+  // Makes this server a member of a multi-member cluster instead of the
+  // single-member cluster named "default". Call before the first start. The
+  // ports are then fixed (they are in every member's --initial-cluster):
+  // start with Launch() and WaitHealthy(), which never pick new ports.
+  void SetMembership(EtcdMembership membership) { membership_ = std::move(membership); }
+  // Spawns etcd without waiting for it to become healthy (a cluster member
+  // is healthy only once a quorum of members runs).
+  ::testing::AssertionResult Launch();
+  // Waits at most `timeout` until GET /health says healthy; fails at once,
+  // with the log, if etcd exits. Leaves etcd running either way.
+  ::testing::AssertionResult WaitHealthy(std::chrono::milliseconds timeout);
+
   uint16_t client_port() const { return client_port_; }
   std::string client_url() const;
+  uint16_t peer_port() const { return peer_port_; }
+  std::string peer_url() const;
+  // The --name: "default" unless SetMembership() said otherwise.
+  std::string name() const;
   std::string Logs() const;
 
   // Direct plaintext access. `path` starts with '/', e.g. "/v2/keys/a".
@@ -144,12 +171,14 @@ class EtcdServer {
 
  private:
   ::testing::AssertionResult StartOnce();
+  std::vector<std::string> Argv() const;
 
   TempDir dir_;
   uint16_t client_port_ = 0;
   uint16_t peer_port_ = 0;
   pid_t pid_ = -1;
   bool started_before_ = false;
+  std::optional<EtcdMembership> membership_;
 };
 
 // Knobs for a proxy configuration with the defaults the tests share:
