@@ -155,7 +155,7 @@ void ClientConnection::ResetRequest() {
   if (body_.capacity() > kMaxKeptBuffer) std::string().swap(body_);
   head_bytes_ = 0;
   url_bytes_ = 0;
-  header_value_last_ = false;
+  headers_.Reset();
   message_complete_ = false;
   parse_error_.reset();
   framing_ = BodyFraming::kNone;
@@ -239,21 +239,12 @@ int ClientConnection::OnUrl(http_parser* parser, const char* at, size_t length) 
 
 int ClientConnection::OnHeaderField(http_parser* parser, const char* at, size_t length) {
   ClientConnection* self = Self(parser);
-  if (self->header_value_last_ || self->head_.headers.empty()) {
-    self->head_.headers.emplace_back(std::string(at, length), std::string());
-    self->header_value_last_ = false;
-    length += 4;  // ": " and CRLF
-  } else {
-    self->head_.headers.back().first.append(at, length);
-  }
-  return self->CountHeadBytes(length) ? 0 : 1;
+  return self->CountHeadBytes(self->headers_.Field(self->head_.headers, at, length)) ? 0 : 1;
 }
 
 int ClientConnection::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
   ClientConnection* self = Self(parser);
-  if (self->head_.headers.empty()) return 1;
-  self->head_.headers.back().second.append(at, length);
-  self->header_value_last_ = true;
+  if (!self->headers_.Value(self->head_.headers, at, length)) return 1;
   return self->CountHeadBytes(length) ? 0 : 1;
 }
 

@@ -137,7 +137,7 @@ class ClientConnection : private UpstreamExchange::Delegate {
   std::string body_;
   size_t head_bytes_ = 0;
   size_t url_bytes_ = 0;
-  bool header_value_last_ = false;
+  HeaderCollector headers_;
   bool message_complete_ = false;
   bool reading_message_ = false;  // between a request's first byte and its end
   bool keep_alive_ = true;

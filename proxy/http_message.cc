@@ -60,6 +60,23 @@ std::optional<std::string_view> RequestHead::First(std::string_view name) const 
   return std::nullopt;
 }
 
+size_t HeaderCollector::Field(HeaderList& headers, const char* at, size_t length) {
+  if (value_last_ || headers.empty()) {
+    headers.emplace_back(std::string(at, length), std::string());
+    value_last_ = false;
+    return length + 4;  // ": " and CRLF
+  }
+  headers.back().first.append(at, length);
+  return length;
+}
+
+bool HeaderCollector::Value(HeaderList& headers, const char* at, size_t length) {
+  if (headers.empty()) return false;
+  headers.back().second.append(at, length);
+  value_last_ = true;
+  return true;
+}
+
 std::optional<const char*> CheckRequestFraming(const RequestHead& head) {
   if (head.http_major != 1 || head.http_minor > 1) return "unsupported HTTP version";
   const auto lengths = head.All("content-length");

@@ -34,6 +34,21 @@ struct ResponseHead {
   HeaderList headers;
 };
 
+// Gathers header names and values as libhttp-parser hands them over, in
+// pieces that may split a name or a value anywhere.
+class HeaderCollector {
+ public:
+  // Returns the bytes this piece adds to the head as sent, counting ": " and
+  // CRLF once per new header (for the max_header_bytes limit).
+  size_t Field(HeaderList& headers, const char* at, size_t length);
+  // False when a value arrives before any name (a malformed head).
+  bool Value(HeaderList& headers, const char* at, size_t length);
+  void Reset() { value_last_ = false; }
+
+ private:
+  bool value_last_ = false;
+};
+
 // Why a request head must be refused before any ACL decision: ambiguous
 // body framing (request smuggling), protocol switches, unsupported versions.
 // Returns nullopt when the head is acceptable. The message is a fixed

@@ -35,7 +35,7 @@ void UpstreamExchange::Start() {
   http_parser_init(&parser_, HTTP_RESPONSE);
   parser_.data = this;
   head_ = ResponseHead{};
-  header_value_last_ = false;
+  headers_.Reset();
   informational_ = false;
   message_complete_ = false;
   got_bytes_ = false;
@@ -172,21 +172,13 @@ int UpstreamExchange::OnStatus(http_parser*, const char*, size_t) { return 0; }
 
 int UpstreamExchange::OnHeaderField(http_parser* parser, const char* at, size_t length) {
   UpstreamExchange* self = Self(parser);
-  if (self->header_value_last_ || self->head_.headers.empty()) {
-    self->head_.headers.emplace_back(std::string(at, length), std::string());
-    self->header_value_last_ = false;
-  } else {
-    self->head_.headers.back().first.append(at, length);
-  }
+  self->headers_.Field(self->head_.headers, at, length);
   return 0;
 }
 
 int UpstreamExchange::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
   UpstreamExchange* self = Self(parser);
-  if (self->head_.headers.empty()) return 1;
-  self->head_.headers.back().second.append(at, length);
-  self->header_value_last_ = true;
-  return 0;
+  return self->headers_.Value(self->head_.headers, at, length) ? 0 : 1;
 }
 
 int UpstreamExchange::OnHeadersComplete(http_parser* parser) {
@@ -221,7 +213,7 @@ int UpstreamExchange::OnMessageComplete(http_parser* parser) {
   if (self->informational_) {
     self->informational_ = false;
     self->head_ = ResponseHead{};
-    self->header_value_last_ = false;
+    self->headers_.Reset();
     return 0;
   }
   self->message_complete_ = true;

@@ -103,7 +103,7 @@ class UpstreamExchange {
   bufferevent* bev_ = nullptr;
   http_parser parser_;
   ResponseHead head_;
-  bool header_value_last_ = false;
+  HeaderCollector headers_;
   bool informational_ = false;
   bool message_complete_ = false;
 };

@@ -13,47 +13,14 @@
 #include <gtest/gtest.h>
 
 #include "acl/v3_request.h"
+#include "tests/unit/v3_body_template.h"
 
 namespace tlsproxy::acl {
 namespace {
 
-std::string PercentDecode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-std::string Base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(n);
-  return out;
-}
-
-// Expands every <<text>> of a body template.
-std::string Body(std::string_view templ) {
-  std::string out;
-  std::size_t pos = 0;
-  while (true) {
-    const std::size_t open = templ.find("<<", pos);
-    if (open == std::string_view::npos) break;
-    const std::size_t close = templ.find(">>", open);
-    out += templ.substr(pos, open - pos);
-    out += Base64(PercentDecode(templ.substr(open + 2, close - open - 2)));
-    pos = close + 2;
-  }
-  out += templ.substr(pos);
-  return out;
-}
+using v3test::Base64;
+using v3test::Body;
+using v3test::PercentDecode;
 
 KeyAccess Read(std::string key, std::string range_end = "") {
   return KeyAccess{AccessKind::kRead, PercentDecode(key), PercentDecode(range_end)};
