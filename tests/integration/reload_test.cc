@@ -69,6 +69,58 @@ TEST(ReloadTest, BrokenConfigChangesNothing) {
   EXPECT_TRUE(stack.proxy.Stop());
 }
 
+// The value of the certificate-expiry gauge on the admin listener.
+double CertificateExpiry(uint16_t admin_port) {
+  const CommandResult scraped = RunCommand(
+      {"/usr/bin/curl", "-s", "http://127.0.0.1:" + std::to_string(admin_port) + "/metrics"});
+  const std::string name = "\netcd_tlsproxy_server_certificate_expiry_timestamp_seconds ";
+  const size_t at = scraped.output.find(name);
+  return at == std::string::npos ? -1 : std::stod(scraped.output.substr(at + name.size()));
+}
+
+TEST(ReloadTest, RenewedCertificateWrittenOverTheOldFilesIsServedAfterSighup) {
+  const Certificates& certs = TestCertificates();
+  TempDir dir;
+  const std::string cert = dir.File("server.pem");
+  const std::string key = dir.File("server.key");
+  WriteFile(cert, ReadFile(certs.server_cert));
+  WriteFile(key, ReadFile(certs.server_key));
+
+  Stack stack;
+  ASSERT_TRUE(stack.etcd.Start());
+  ProxyOptions options;
+  options.upstream_port = stack.etcd.client_port();
+  options.admin_port = FreePort();
+  std::string yaml = ProxyConfigYaml(options, stack.proxy.port());
+  yaml.replace(yaml.find(certs.server_cert), certs.server_cert.size(), cert);
+  yaml.replace(yaml.find(certs.server_key), certs.server_key.size(), key);
+  ASSERT_TRUE(stack.proxy.StartWithYaml(yaml));
+  const double before = CertificateExpiry(options.admin_port);
+  ASSERT_GT(before, 0);
+
+  // Renew: a new key and a certificate valid for 30 days (the first was 7),
+  // from the same CA, written over the old files.
+  const std::string ext = dir.File("ext.cnf");
+  WriteFile(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  ASSERT_EQ(RunCommand({"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost", "-keyout",
+                        key, "-out", dir.File("server.csr")})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunCommand({"/usr/bin/openssl", "x509", "-req", "-in", dir.File("server.csr"), "-CA",
+                        certs.ca, "-CAkey", certs.dir + "/ca.key", "-CAcreateserial", "-CAserial",
+                        dir.File("ca.srl"), "-days", "30", "-extfile", ext, "-out", cert})
+                .exit_code,
+            0);
+  ASSERT_TRUE(stack.proxy.Signal(SIGHUP));
+  ASSERT_TRUE(WaitForLog(stack.proxy, "reloaded", 1)) << stack.proxy.Logs();
+
+  const double after = CertificateExpiry(options.admin_port);
+  EXPECT_GT(after - before, 20 * 86400.0) << "the renewed certificate is not in use";
+  EXPECT_EQ(HttpsGet(stack.port(), "/version").status, 200);  // and it verifies
+  EXPECT_TRUE(stack.proxy.Stop());
+}
+
 TEST(ReloadTest, NoRequestFailsAcrossReloadsUnderLoad) {
   Stack stack;
   ASSERT_TRUE(stack.Start());

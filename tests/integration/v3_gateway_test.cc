@@ -102,3 +102,70 @@ TEST_F(V3GatewayTest, MalformedBodiesAre400AndNotForwarded) {
 
 }  // namespace
 }  // namespace tlsproxy::integration
+
+namespace tlsproxy::integration {
+namespace {
+
+// With public_reads off, v3 reads are checked by key too: a watch or a range
+// that reaches /conftool/secret needs root, one inside /conftool does not.
+class V3PrivateReadsTest : public SharedProxyTest {
+ protected:
+  static void SetUpTestSuite() {
+    ProxyOptions options;
+    options.public_reads = false;
+    StartShared(options);
+  }
+  static HttpResponse Post(const std::string& path, const std::string& body,
+                           const std::string& user, const std::string& password,
+                           bool stop_at_first_data = false) {
+    HttpsRequest request;
+    request.method = "POST";
+    request.path = path;
+    request.body = body;
+    if (!user.empty()) {
+      request.user = user;
+      request.password = password;
+    }
+    request.timeout = 10s;
+    if (stop_at_first_data) {
+      // A watch streams forever: its first message (the "created" event)
+      // is all the test needs.
+      request.on_data = [](const std::string& received) { return received.empty(); };
+    }
+    return Https(port(), request);
+  }
+  static std::string Range(const std::string& key, const std::string& end) {
+    return "{\"key\":\"" + Base64(key) + "\",\"range_end\":\"" + Base64(end) + "\"}";
+  }
+};
+
+TEST_F(V3PrivateReadsTest, RangeByRule) {
+  EXPECT_EQ(Post("/v3/kv/range", Range("/conftool/a", "/conftool/b"), "conftool", kConftoolPassword)
+                .status,
+            200);
+  const HttpResponse spill =
+      Post("/v3/kv/range", Range("/conftool/", "/conftool0"), "conftool", kConftoolPassword);
+  EXPECT_EQ(spill.status, 403) << spill.body;
+  EXPECT_NE(spill.body.find("\"code\":7"), std::string::npos) << spill.body;
+  EXPECT_EQ(Post("/v3/kv/range", Range("/conftool/", "/conftool0"), "root", kRootPassword).status,
+            200);
+}
+
+TEST_F(V3PrivateReadsTest, WatchByRule) {
+  const std::string inside =
+      "{\"create_request\":{\"key\":\"" + Base64("/conftool/" + UniqueName("w")) + "\"}}";
+  const HttpResponse allowed = Post("/v3/watch", inside, "conftool", kConftoolPassword, true);
+  EXPECT_EQ(allowed.status, 200) << allowed.body << allowed.error;
+  EXPECT_NE(allowed.body.find("\"created\":true"), std::string::npos) << allowed.body;
+
+  const std::string secret = "{\"create_request\":{\"key\":\"" + Base64("/conftool/secret/") +
+                             "\",\"range_end\":\"" + Base64("/conftool/secret0") + "\"}}";
+  const HttpResponse refused = Post("/v3/watch", secret, "conftool", kConftoolPassword, true);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_NE(refused.body.find("\"code\":7"), std::string::npos) << refused.body;
+  const HttpResponse anonymous = Post("/v3/watch", inside, "", "", true);
+  EXPECT_EQ(anonymous.status, 401) << anonymous.body;
+}
+
+}  // namespace
+}  // namespace tlsproxy::integration
