@@ -239,6 +239,11 @@ int ClientConnection::OnUrl(http_parser* parser, const char* at, size_t length) 
 
 int ClientConnection::OnHeaderField(http_parser* parser, const char* at, size_t length) {
   ClientConnection* self = Self(parser);
+  if (!IsTokenText(std::string_view(at, length))) {
+    self->parse_error_ = ProxyError::kBadRequest;
+    self->parse_error_message_ = "invalid character in a header name";
+    return 1;
+  }
   return self->CountHeadBytes(self->headers_.Field(self->head_.headers, at, length)) ? 0 : 1;
 }
 

@@ -45,6 +45,14 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
+bool IsTokenText(std::string_view text) {
+  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           kSpecials.find(c) != std::string_view::npos;
+  });
+}
+
 std::vector<std::string_view> RequestHead::All(std::string_view name) const {
   std::vector<std::string_view> values;
   for (const auto& [n, v] : headers) {

@@ -66,6 +66,11 @@ std::vector<std::string> ConnectionTokens(const HeaderList& headers);
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
+// True when every character may appear in a header name (an RFC 9110
+// token). "Content-Length : 8" has a space, which would make the name mean
+// one thing to us and another to the next hop: such requests are refused.
+bool IsTokenText(std::string_view text);
+
 // The reason phrase for a status code ("OK", "Not Found"), or "Unknown".
 const char* ReasonPhrase(int status);
 

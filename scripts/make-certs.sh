@@ -7,6 +7,12 @@
 #   client-conftool.pem/.key           clientAuth, CN=conftool, signed by ca.pem
 #   client-rogue.pem/.key              clientAuth, CN=root, signed by a second CA nobody trusts
 #   rogue-ca.pem                       that second CA
+#   client-revoked.pem/.key            clientAuth, CN=root, signed by ca.pem, revoked in crl.pem
+#   client-expired.pem/.key            clientAuth, CN=root, signed by ca.pem, valid 2020-01-01..02
+#   client-notyet.pem/.key             clientAuth, CN=root, signed by ca.pem, valid from 2100-01-01
+#   client-serverauth.pem/.key         serverAuth only (no clientAuth), CN=root, signed by ca.pem
+#   client-nosign.pem/.key             clientAuth, CN=root, signed by ca.pem, keyUsage keyEncipherment only
+#   crl.pem                            ca.pem's CRL (valid 7 days), revoking client-revoked.pem
 #
 # Keys are unencrypted, mode 0600. Nothing here is fit for production.
 set -eu
@@ -68,6 +74,76 @@ make_leaf server etcd.example.org server ca
 make_leaf client-root root client ca
 make_leaf client-conftool conftool client ca
 make_leaf client-rogue root client rogue-ca
+
+# Certificates that must never give an identity (CN=root, signed by ca.pem),
+# issued with `openssl ca`: OpenSSL 3.0's `x509 -req` cannot set notBefore or
+# notAfter. Then a CRL that revokes client-revoked.
+mkdir -p ca-db
+: >ca-db/index.txt
+openssl rand -hex 16 >ca-db/serial
+echo 01 >ca-db/crlnumber
+cat >ca.cnf <<'EOF'
+[ca]
+default_ca = test_ca
+
+[test_ca]
+dir = ca-db
+database = $dir/index.txt
+new_certs_dir = $dir
+serial = $dir/serial
+crlnumber = $dir/crlnumber
+certificate = ca.pem
+private_key = ca.key
+default_md = sha256
+default_crl_days = 7
+policy = any_cn
+unique_subject = no
+copy_extensions = none
+
+[any_cn]
+commonName = supplied
+
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+authorityKeyIdentifier = keyid
+
+[serverauth]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+authorityKeyIdentifier = keyid
+
+[nosign]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, keyEncipherment
+extendedKeyUsage = clientAuth
+authorityKeyIdentifier = keyid
+
+[crl]
+authorityKeyIdentifier = keyid
+EOF
+
+# ca_leaf NAME EXTENSIONS NOT_BEFORE NOT_AFTER (YYYYMMDDHHMMSSZ)
+ca_leaf() {
+  newkey "$1.key"
+  openssl req -new -key "$1.key" -out "$1.csr" -subj "/CN=root" 2>/dev/null
+  openssl ca -batch -notext -config ca.cnf -extensions "$2" -startdate "$3" -enddate "$4" \
+    -in "$1.csr" -out "$1.pem" 2>/dev/null
+  rm -f "$1.csr"
+}
+
+now=$(date -u +%Y%m%d%H%M%SZ)
+week=$(date -u -d '+7 days' +%Y%m%d%H%M%SZ)
+ca_leaf client-revoked client "$now" "$week"
+ca_leaf client-expired client 20200101000000Z 20200102000000Z
+ca_leaf client-notyet client 21000101000000Z 21000201000000Z
+ca_leaf client-serverauth serverauth "$now" "$week"
+ca_leaf client-nosign nosign "$now" "$week"
+openssl ca -batch -config ca.cnf -revoke client-revoked.pem 2>/dev/null
+openssl ca -batch -config ca.cnf -gencrl -crlexts crl -out crl.pem 2>/dev/null
+rm -rf ca-db ca.cnf
 
 rm -f ext.cnf ./*.srl
 chmod 0600 ./*.key

@@ -400,6 +400,7 @@ const Certificates& TestCertificates() {
     c.ca = dir->File("ca.pem");
     c.server_cert = dir->File("server.pem");
     c.server_key = dir->File("server.key");
+    c.crl = dir->File("crl.pem");
     return c;
   }();
   return certificates;
@@ -677,6 +678,7 @@ std::string ProxyConfigYaml(const ProxyOptions& options, uint16_t listen_port) {
   if (options.client_ca) {
     yaml << "  client_ca: \"" << certs.ca << "\"\n"
          << "  require_client_cert: " << (options.require_client_cert ? "true" : "false") << "\n";
+    if (options.crl) yaml << "  crl: \"" << certs.crl << "\"\n";
   }
   yaml << "accounts:\n";
   for (const auto& [user, hash] : accounts) yaml << "  " << user << ": \"" << hash << "\"\n";

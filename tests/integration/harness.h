@@ -61,12 +61,16 @@ std::string RepoRoot();
 // TLS material made by scripts/make-certs.sh, once per test binary, in a
 // directory that lives until the binary exits. Client names: "root",
 // "conftool" (signed by the trusted CA) and "rogue" (CN=root, signed by a CA
-// the proxy does not trust).
+// the proxy does not trust). Also CN=root certificates signed by the trusted
+// CA that must never verify: "revoked" (listed in crl.pem), "expired",
+// "notyet" (valid from 2100), "serverauth" (extendedKeyUsage serverAuth
+// only) and "nosign" (keyUsage keyEncipherment only).
 struct Certificates {
   std::string dir;
   std::string ca;           // ca.pem
   std::string server_cert;  // server.pem
   std::string server_key;   // server.key
+  std::string crl;          // crl.pem: ca.pem's CRL, revoking client-revoked.pem
   std::string ClientCert(const std::string& name) const { return dir + "/client-" + name + ".pem"; }
   std::string ClientKey(const std::string& name) const { return dir + "/client-" + name + ".key"; }
 };
@@ -196,6 +200,7 @@ struct ProxyOptions {
   // user -> hash; empty means the defaults above.
   std::map<std::string, std::string> accounts;
   uint16_t admin_port = 0;  // admin_listen on 127.0.0.1:<port>; 0: "off"
+  bool crl = false;         // set tls.crl to crl.pem (only with client_ca)
   std::string extra_yaml;   // appended verbatim (top-level keys)
 };
 // The YAML text for `options`, listening on 127.0.0.1:<listen_port>.

@@ -57,6 +57,16 @@ TEST(HopByHop, TableAndConnectionTokens) {
   }
 }
 
+TEST(IsTokenText, HeaderNames) {
+  for (const char* ok : {"Content-Length", "X-Etcd-Index", "a!#$%&'*+-.^_`|~9"}) {
+    EXPECT_TRUE(IsTokenText(ok)) << ok;
+  }
+  for (const char* bad :
+       {"Content-Length ", "Transfer-Encoding\t", "X Y", "a:b", "a\"b", "a(b)", "\x80"}) {
+    EXPECT_FALSE(IsTokenText(bad)) << bad;
+  }
+}
+
 TEST(RequestHead, LookupIsCaseInsensitive) {
   const RequestHead head = Head({{"Authorization", "a"}, {"authorization", "b"}});
   EXPECT_EQ(head.All("AUTHORIZATION").size(), 2u);
