@@ -167,7 +167,8 @@ std::string Join(const std::string& where, std::string_view field) {
 
 // Refuses fields outside `fields` and a field given in both spellings.
 std::string CheckFields(const json& message, FieldList fields, const std::string& where) {
-  for (const auto& [name, value] : message.items()) {
+  for (const auto& item : message.items()) {
+    const std::string& name = item.key();  // not a structured binding: clang 14 cannot capture one
     const bool known = std::any_of(fields.begin(), fields.end(), [&name](std::string_view f) {
       return name == f || name == CamelName(f);
     });

@@ -17,10 +17,12 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string_view>
 #include <utility>
 
 #include <re2/re2.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace tlsproxy::config {
@@ -191,6 +193,35 @@ struct AclUserRef {
   int line = 0;
   std::string user;
 };
+
+// Listens to the event parser only for where documents start.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { last_start_ = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  YAML::Mark last_start_ = YAML::Mark::null_mark();
+};
+
+// The 1-based line where a second YAML document starts, 0 when there is at
+// most one. Throws YAML::Exception on a syntax error.
+int SecondDocumentLine(const std::string& yaml_text) {
+  std::istringstream in(yaml_text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  if (!parser.HandleNextDocument(counter)) return 0;
+  if (!parser.HandleNextDocument(counter)) return 0;
+  return counter.last_start_.is_null() ? 1 : counter.last_start_.line + 1;
+}
 
 class Validator {
  public:
@@ -666,18 +697,20 @@ void Validator::CheckAclUsers() {
 LoadResult Validator::Run(const std::string& yaml_text) {
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(yaml_text);
+    // yaml-cpp 0.7's LoadAll() never returns on some malformed input ("!a,",
+    // found by config_fuzz) while Load() refuses it; so count the documents
+    // with the event parser first and load the single one with Load().
+    if (const int second_line = SecondDocumentLine(yaml_text); second_line != 0) {
+      return LoadResult{
+          nullptr, {ConfigError{"", second_line, "expected one YAML document, found several"}}};
+    }
+    documents.push_back(YAML::Load(yaml_text));
   } catch (const YAML::Exception& e) {
     const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
     return LoadResult{nullptr, {ConfigError{"", line, "YAML syntax error: " + e.msg}}};
   }
-  if (documents.empty() || documents[0].IsNull()) {
+  if (documents.empty() || !documents[0].IsDefined() || documents[0].IsNull()) {
     return LoadResult{nullptr, {ConfigError{"", 0, "the file is empty"}}};
-  }
-  if (documents.size() > 1) {
-    return LoadResult{
-        nullptr,
-        {ConfigError{"", LineOf(documents[1]), "expected one YAML document, found several"}}};
   }
   const Entry root{"", "", LineOf(documents[0]), documents[0]};
   if (!root.value.IsMap()) {

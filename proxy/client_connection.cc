@@ -219,6 +219,7 @@ int ClientConnection::OnMessageBegin(http_parser* parser) {
   ClientConnection* self = Self(parser);
   self->started_ = std::chrono::steady_clock::now();
   self->reading_message_ = true;
+  self->head_complete_ = false;
   // From here the whole request must arrive within request_headers: each
   // read restarts libevent's timer, so ParseInput() also checks the total.
   self->SetReadTimeout(self->runtime_->config->timeouts.request_headers);
@@ -239,6 +240,13 @@ int ClientConnection::OnUrl(http_parser* parser, const char* at, size_t length) 
 
 int ClientConnection::OnHeaderField(http_parser* parser, const char* at, size_t length) {
   ClientConnection* self = Self(parser);
+  if (self->head_complete_) {
+    // Trailer fields after a chunked body: they would join the head after
+    // it was checked (an Authorization, a Content-Length...). Refuse.
+    self->parse_error_ = ProxyError::kBadRequest;
+    self->parse_error_message_ = "trailer fields are not supported";
+    return 1;
+  }
   if (!IsTokenText(std::string_view(at, length))) {
     self->parse_error_ = ProxyError::kBadRequest;
     self->parse_error_message_ = "invalid character in a header name";
@@ -249,12 +257,13 @@ int ClientConnection::OnHeaderField(http_parser* parser, const char* at, size_t 
 
 int ClientConnection::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
   ClientConnection* self = Self(parser);
-  if (!self->headers_.Value(self->head_.headers, at, length)) return 1;
+  if (self->head_complete_ || !self->headers_.Value(self->head_.headers, at, length)) return 1;
   return self->CountHeadBytes(length) ? 0 : 1;
 }
 
 int ClientConnection::OnHeadersComplete(http_parser* parser) {
   ClientConnection* self = Self(parser);
+  self->head_complete_ = true;
   RequestHead& head = self->head_;
   head.method = http_method_str(static_cast<http_method>(parser->method));
   head.http_major = parser->http_major;

@@ -20,4 +20,9 @@ export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 
 # Each test is its own process with its own etcd, proxy, ports and temporary
 # directories, so tests can run in parallel.
-ctest --test-dir build-test --output-on-failure -j2 --timeout 180
+ctest --test-dir build-test --output-on-failure -j2 --timeout 900
+
+# The libFuzzer targets (clang, ASan, UBSan), each run over its checked-in
+# corpus (regression inputs included). Longer fuzzing: tests/fuzz/README.md.
+tests/fuzz/build.sh build-fuzz-test
+tests/fuzz/run.sh build-fuzz-test

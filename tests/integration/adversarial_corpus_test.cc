@@ -500,11 +500,14 @@ std::vector<Case> Corpus() {
   add(Allowed("smuggle_connection_header_names_content_length",
               Framed("Connection: keep-alive, Content-Length\r\nContent-Length: 8\r\n", "value=ok"),
               200, {{"/eventlogging/{M}", "ok"}}));
-  add(Allowed("smuggle_chunked_trailer_declares_framing",
-              Framed("Transfer-Encoding: chunked\r\n",
-                     "8\r\nvalue=ok\r\n0\r\nContent-Length: 500\r\nTransfer-Encoding: "
-                     "chunked\r\n\r\n"),
-              200, {{"/eventlogging/{M}", "ok"}}));
+  // Trailer fields would join the head after it was checked: refused.
+  add(BadFraming("smuggle_chunked_trailer_declares_framing",
+                 Framed("Transfer-Encoding: chunked\r\n",
+                        "8\r\nvalue=ok\r\n0\r\nContent-Length: 500\r\nTransfer-Encoding: "
+                        "chunked\r\n\r\n")));
+  add(BadFraming("smuggle_chunked_trailer_carries_authorization",
+                 std::string("PUT /v2/keys/{M} HTTP/1.1\r\nHost: localhost\r\n") + kForm +
+                     "Transfer-Encoding: chunked\r\n\r\nb\r\nvalue=pwned\r\n0\r\n{ROOT}\r\n\r\n"));
 
   // --- Authorization oddities (target: the root-only key /<M>) -----------------------
   add(Unauthorized("auth_two_headers_root_and_conftool",

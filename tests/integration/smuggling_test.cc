@@ -87,3 +87,27 @@ TEST_F(SmugglingTest, PlainChunkedBodyIsFine) {
 
 }  // namespace
 }  // namespace tlsproxy::integration
+
+namespace tlsproxy::integration {
+namespace {
+
+class TrailerTest : public SharedProxyTest {};
+
+// Trailer fields come after a chunked body, after the head was checked: an
+// Authorization there must not authenticate the request (found by
+// http_request_fuzz). The request is refused and nothing is written.
+TEST_F(TrailerTest, AuthorizationInATrailerIsRefused) {
+  const std::string key = "/conftool/" + UniqueName("trailer");
+  const RawResponse response =
+      RawTls(port(), "PUT /v2/keys" + key +
+                         " HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                         "application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         "7\r\nvalue=1\r\n0\r\n" +
+                         BasicAuthHeader("conftool", kConftoolPassword) + "\r\n\r\n");
+  EXPECT_EQ(response.status, 400) << response.raw;
+  EXPECT_TRUE(IsJsonWithMessage(response.body)) << response.body;
+  EXPECT_TRUE(etcd().Missing(key));
+}
+
+}  // namespace
+}  // namespace tlsproxy::integration
