@@ -4,6 +4,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
 namespace tlsproxy::proxy {
 
 std::unique_ptr<AccessLog> AccessLog::Open(const std::string& destination, std::string* error) {
@@ -22,6 +24,15 @@ std::unique_ptr<AccessLog> AccessLog::Open(const std::string& destination, std::
     return nullptr;
   }
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z access %v");
+  // A full disk (or a removed file) must not stop the proxy, nor flood its
+  // error log: report the first failure, then stay quiet.
+  auto reported = std::make_shared<std::atomic<bool>>(false);
+  logger->set_error_handler([destination, reported](const std::string& message) {
+    if (!reported->exchange(true)) {
+      spdlog::error("access log {}: {} (further access-log errors are not reported)",
+                    destination, message);
+    }
+  });
   logger->set_level(spdlog::level::info);
   logger->flush_on(spdlog::level::info);
   return std::unique_ptr<AccessLog>(new AccessLog(std::move(logger)));

@@ -232,6 +232,7 @@ class ProxyProcess {
   ::testing::AssertionResult Alive();
   // Sends `signal_number` (e.g. SIGHUP) without waiting for anything.
   ::testing::AssertionResult Signal(int signal_number);
+  pid_t pid() const { return pid_; }
 
   uint16_t port() const { return port_; }
   std::string config_path() const { return dir_.File("config.yaml"); }
