@@ -18,6 +18,25 @@ constexpr int kBacklog = 1024;
 // A non-blocking listening socket shared with the other workers through
 // SO_REUSEPORT. IPv6 sockets are IPv6-only so that "0.0.0.0:P" and "[::]:P"
 // can both be listed, as in the nginx setup.
+// SO_REUSEPORT would also let this process share a port with another
+// program that set it (a second proxy, say), each silently getting part of
+// the connections. So the first worker first binds a plain socket: if the
+// address is taken, that fails as it would without SO_REUSEPORT.
+bool AddressIsFree(const sockaddr_storage& address, socklen_t length, std::string* error) {
+  const evutil_socket_t fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (address.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  const bool free = bind(fd, reinterpret_cast<const sockaddr*>(&address), length) == 0;
+  if (!free) *error = std::strerror(errno);
+  close(fd);
+  return free;
+}
+
 evutil_socket_t BindSocket(const sockaddr_storage& address, socklen_t length, std::string* error) {
   const evutil_socket_t fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -96,6 +115,11 @@ bool Worker::Listen(const config::HostPort& address, std::string* error) {
     return false;
   }
   std::string why;
+  if (index_ == 0 && !AddressIsFree(storage, length, &why)) {
+    *error = "listen (line " + std::to_string(address.line) + "): cannot bind " + address.text +
+             ": " + why;
+    return false;
+  }
   const evutil_socket_t fd = BindSocket(storage, length, &why);
   if (fd < 0) {
     *error = "listen (line " + std::to_string(address.line) + "): cannot bind " + address.text +
