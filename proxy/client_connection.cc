@@ -119,13 +119,16 @@ ClientConnection::ClientConnection(Worker& worker, std::shared_ptr<const Runtime
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
   bufferevent_setcb(bev_, &ClientConnection::OnRead, nullptr, &ClientConnection::OnEvent, this);
-  SetReadTimeout(runtime_->config->timeouts.handshake);
+  handshake_deadline_ = evtimer_new(worker.base(), &ClientConnection::OnHandshakeDeadline, this);
+  const timeval deadline = {static_cast<time_t>(runtime_->config->timeouts.handshake), 0};
+  if (handshake_deadline_ != nullptr) evtimer_add(handshake_deadline_, &deadline);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
 }
 
 ClientConnection::~ClientConnection() {
   exchange_.reset();
   if (resume_event_ != nullptr) event_free(resume_event_);
+  if (handshake_deadline_ != nullptr) event_free(handshake_deadline_);
   if (state_ != State::kHandshaking) {
     // Best effort close_notify; the socket is non-blocking and closes next.
     SSL* ssl = bufferevent_openssl_get_ssl(bev_);
@@ -137,6 +140,8 @@ ClientConnection::~ClientConnection() {
 
 void ClientConnection::OnHandshakeDone() {
   worker_.metrics().CountHandshake();
+  event_free(handshake_deadline_);
+  handshake_deadline_ = nullptr;
   cert_user_ = TlsContext::VerifiedClientName(bufferevent_openssl_get_ssl(bev_));
   state_ = State::kReadingRequest;
   ResetRequest();
@@ -776,6 +781,14 @@ void ClientConnection::OnEvent(bufferevent* /*bev*/, short what, void* context) 
     self->worker_.metrics().CountHandshakeFailure(reason);
     spdlog::info("{}: TLS handshake failed: {}", self->peer_, reason);
   }
+  self->ScheduleDestroy();
+}
+
+void ClientConnection::OnHandshakeDeadline(evutil_socket_t, short, void* context) {
+  auto* self = static_cast<ClientConnection*>(context);
+  if (self->state_ != State::kHandshaking) return;
+  self->worker_.metrics().CountHandshakeFailure("timeout");
+  spdlog::info("{}: TLS handshake failed: timeout", self->peer_);
   self->ScheduleDestroy();
 }
 

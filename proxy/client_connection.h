@@ -109,6 +109,7 @@ class ClientConnection : private UpstreamExchange::Delegate {
   static void OnWriteDrained(bufferevent* bev, void* self);
   static void OnEvent(bufferevent* bev, short what, void* self);
   static void OnResume(evutil_socket_t, short, void* self);
+  static void OnHandshakeDeadline(evutil_socket_t, short, void* self);
   static void OnDestroy(evutil_socket_t, short, void* self);
 
   // libhttp-parser callbacks.
@@ -126,6 +127,9 @@ class ClientConnection : private UpstreamExchange::Delegate {
   std::shared_ptr<const Runtime> runtime_;
   bufferevent* bev_;
   event* resume_event_ = nullptr;
+  // The whole handshake must end within timeouts.handshake (a read timeout
+  // alone restarts on every byte, so a client dripping bytes would never hit it).
+  event* handshake_deadline_ = nullptr;
   std::string peer_ip_;
   std::string peer_;  // ip:port, for logs
   State state_ = State::kHandshaking;
@@ -140,7 +144,8 @@ class ClientConnection : private UpstreamExchange::Delegate {
   HeaderCollector headers_;
   bool message_complete_ = false;
   bool reading_message_ = false;
-  bool head_complete_ = false;  // headers done; any further field is a trailer  // between a request's first byte and its end
+  bool head_complete_ = false;  // headers done; any further field is a trailer  // between a
+                                // request's first byte and its end
   bool keep_alive_ = true;
   std::optional<ProxyError> parse_error_;
   const char* parse_error_message_ = "";

@@ -804,8 +804,11 @@ HttpResponse Https(uint16_t port, const HttpsRequest& request) {
   return Perform(
       url, request.method, request.body, request.send_body, request.headers, request.timeout,
       &request.on_data, &request.on_head, [&](CURL* c, curl_slist** resolve) {
+        const std::string address = request.address.find(':') == std::string::npos
+                                        ? request.address
+                                        : "[" + request.address + "]";
         *resolve = curl_slist_append(nullptr,
-                                     ("localhost:" + std::to_string(port) + ":127.0.0.1").c_str());
+                                     ("localhost:" + std::to_string(port) + ":" + address).c_str());
         curl_easy_setopt(c, CURLOPT_RESOLVE, *resolve);
         curl_easy_setopt(c, CURLOPT_CAINFO, certs.ca.c_str());
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);

@@ -252,8 +252,9 @@ struct CheckResult {
 CheckResult RunCheck(const std::string& yaml);
 
 // One HTTPS request through the proxy, made with libcurl: verifies the
-// server against ca.pem and the host name "localhost" (pinned to 127.0.0.1).
-// The path is sent as written (no dot-segment squashing).
+// server against ca.pem and the host name "localhost" (pinned to `address`,
+// 127.0.0.1 unless set). The path is sent as written (no dot-segment
+// squashing).
 struct HttpsRequest {
   std::string method = "GET";
   std::string path = "/";            // with the query string
@@ -270,6 +271,8 @@ struct HttpsRequest {
   // Called once the final response head has arrived (status and headers),
   // before any of the body: for a watch, etcd has registered it by then.
   std::function<void(long status)> on_head;
+  // The loopback address "localhost" is pinned to: "127.0.0.1" or "::1".
+  std::string address = "127.0.0.1";
 };
 HttpResponse Https(uint16_t port, const HttpsRequest& request);
 

@@ -2,15 +2,137 @@
 // trickles in is cut off with 408; a hung etcd gives 504 to ordinary requests
 // while watches wait on; past max_connections new connections are closed and
 // the open ones keep working; repeated wrong passwords from one address get
-// 429 with Retry-After.
+// 429 with Retry-After, and only that address; a TLS handshake that never
+// finishes is closed; an etcd whose connect hangs gives 504.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "tests/integration/harness.h"
 
 namespace tlsproxy::integration {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A socket that closes itself.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// True when a TCP socket can be bound to [::1] here (no IPv6 loopback
+// otherwise: a container without it, or IPv6 turned off).
+bool HaveIpv6Loopback() {
+  Fd fd(socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return false;
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  return bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+}
+
+// GET http://127.0.0.1:<admin_port><path> with the curl CLI (as metrics_test).
+HttpResponse AdminGet(uint16_t admin_port, const std::string& path) {
+  const CommandResult result =
+      RunCommand({"/usr/bin/curl", "-s", "-w", "\n%{http_code}",
+                  "http://127.0.0.1:" + std::to_string(admin_port) + path});
+  HttpResponse response;
+  const size_t newline = result.output.rfind('\n');
+  if (result.exit_code != 0 || newline == std::string::npos) {
+    response.error = result.output;
+    return response;
+  }
+  response.body = result.output.substr(0, newline);
+  response.status = std::stol(result.output.substr(newline + 1));
+  return response;
+}
+
+// The value of one series on the admin port's /metrics; a labelled counter
+// that has never counted has no line and reads as 0. -1 when /metrics
+// cannot be read.
+double MetricValue(uint16_t admin_port, const std::string& series) {
+  const HttpResponse metrics = AdminGet(admin_port, "/metrics");
+  if (metrics.status != 200) return -1;
+  const std::string needle = "\n" + series + " ";
+  const size_t at = metrics.body.find(needle);
+  if (at == std::string::npos) return 0;
+  return std::stod(metrics.body.substr(at + needle.size()));
+}
+
+// A plain TCP connection to 127.0.0.1:port (no TLS), or -1.
+int TcpConnect(uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// How a connection the peer should close ended.
+struct Ending {
+  bool closed = false;   // end of stream or reset, within the bound
+  std::string how;       // "end of stream", "reset", or what else happened
+  std::string received;  // any bytes that came first
+  Clock::duration waited{};
+};
+// Reads `fd` until the peer closes or resets it, or `bound` passes.
+Ending AwaitClose(int fd, std::chrono::milliseconds bound) {
+  Ending ending;
+  const auto start = Clock::now();
+  const auto deadline = start + bound;
+  ending.how = "still open after " + std::to_string(bound.count()) + " ms";
+  while (Clock::now() < deadline) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd p{fd, POLLIN, 0};
+    const int ready = poll(&p, 1, static_cast<int>(std::max<long>(1, left.count())));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n > 0) {
+      ending.received.append(buffer, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    ending.closed = n == 0 || errno == ECONNRESET;
+    ending.how = n == 0 ? "end of stream" : (errno == ECONNRESET ? "reset" : std::strerror(errno));
+    break;
+  }
+  ending.waited = Clock::now() - start;
+  return ending;
+}
+
+long Milliseconds(Clock::duration d) {
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
 
 TEST(TimeoutsTest, SlowRequestHeadIsCutOffWith408) {
   Stack stack;
@@ -116,6 +238,218 @@ TEST(TimeoutsTest, RepeatedWrongPasswordsGet429WithRetryAfter) {
   EXPECT_EQ(HttpsGet(stack.port(), "/version").status, 200);
   EXPECT_NE(stack.proxy.Logs().find("too many failed authentication attempts"), std::string::npos);
   EXPECT_TRUE(stack.proxy.Stop());
+}
+
+TEST(TimeoutsTest, ThrottledAddressNeverSlowsAValidClientAtAnotherAddress) {
+  if (!HaveIpv6Loopback()) {
+    GTEST_SKIP() << "no IPv6 loopback here: cannot bind a TCP socket to [::1]";
+  }
+  EtcdServer etcd;
+  ASSERT_TRUE(etcd.Start());
+  ProxyOptions options;
+  options.upstream_port = etcd.client_port();
+  options.extra_yaml = "auth_throttle: {max_failures: 3, window: 60, backoff: 30}\n";
+  // One proxy listening on 127.0.0.1:P and [::1]:P. The port is free on
+  // 127.0.0.1; if someone holds it on [::1], try another (bounded).
+  std::unique_ptr<ProxyProcess> proxy;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    proxy = std::make_unique<ProxyProcess>();
+    const std::string port = std::to_string(proxy->port());
+    std::string yaml = ProxyConfigYaml(options, proxy->port());
+    const std::string listen_line = "listen: [\"127.0.0.1:" + port + "\"]\n";
+    ASSERT_EQ(yaml.rfind(listen_line, 0), 0u) << yaml;
+    yaml.replace(0, listen_line.size(),
+                 "listen: [\"127.0.0.1:" + port + "\", \"[::1]:" + port + "\"]\n");
+    const ::testing::AssertionResult started = proxy->StartWithYaml(yaml);
+    if (started) break;
+    ASSERT_NE(proxy->Logs().find("in use"), std::string::npos) << started.message();
+    proxy.reset();
+  }
+  ASSERT_TRUE(proxy != nullptr) << "no free port on both 127.0.0.1 and [::1] in 3 tries";
+  const uint16_t port = proxy->port();
+  const std::string key = "/conftool/" + UniqueName("throttle-v6");
+  const std::string path = "/v2/keys" + key;
+
+  // Three wrong passwords from 127.0.0.1 put that address in back-off...
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(IsUnauthorized(HttpsPut(port, path, "v4", "conftool", "bad")));
+  }
+  const HttpResponse throttled = HttpsPut(port, path, "v4", "conftool", kConftoolPassword);
+  EXPECT_EQ(throttled.status, 429) << throttled.body << throttled.error;
+  const std::string retry_after = throttled.Header("retry-after");
+  ASSERT_FALSE(retry_after.empty());
+  ASSERT_EQ(retry_after.find_first_not_of("0123456789"), std::string::npos) << retry_after;
+  EXPECT_GE(std::stol(retry_after), 1);
+  EXPECT_LE(std::stol(retry_after), 30);
+  EXPECT_TRUE(IsJsonWithMessage(throttled.body));
+  EXPECT_TRUE(etcd.Missing(key));
+
+  // ...while the right password from ::1 goes straight through, at once.
+  HttpsRequest put;
+  put.method = "PUT";
+  put.path = path;
+  put.body = "value=v6";
+  put.user = "conftool";
+  put.password = kConftoolPassword;
+  put.address = "::1";
+  const HttpResponse from_v6 = Https(port, put);
+  EXPECT_EQ(from_v6.status, 201) << from_v6.body << from_v6.error;
+  EXPECT_EQ(etcd.ValueOf(key), std::optional<std::string>("v6"));
+  HttpsRequest get;
+  get.path = path;
+  get.user = "conftool";
+  get.password = kConftoolPassword;
+  get.address = "::1";
+  const HttpResponse read_v6 = Https(port, get);
+  EXPECT_EQ(read_v6.status, 200) << read_v6.body << read_v6.error;
+  EXPECT_NE(read_v6.body.find("\"value\":\"v6\""), std::string::npos) << read_v6.body;
+  // The requests really came from [::1] (the access log names the client).
+  EXPECT_NE(proxy->Logs().find("[::1]:"), std::string::npos) << proxy->Logs();
+
+  // ::1's success does not lift 127.0.0.1's back-off.
+  EXPECT_EQ(HttpsPut(port, path, "v4", "conftool", kConftoolPassword).status, 429);
+  EXPECT_EQ(etcd.ValueOf(key), std::optional<std::string>("v6"));
+  EXPECT_TRUE(proxy->Stop());
+}
+
+TEST(TimeoutsTest, UnfinishedTlsHandshakeIsClosed) {
+  Stack stack;
+  ProxyOptions options;
+  options.admin_port = FreePort();
+  options.extra_yaml = "timeouts: {handshake: 1}\n";
+  ASSERT_TRUE(stack.Start(options));
+  const std::string timeouts = "etcd_tlsproxy_tls_handshake_failures_total{reason=\"timeout\"}";
+  const double before = MetricValue(options.admin_port, timeouts);
+  ASSERT_GE(before, 0) << "cannot read /metrics";
+
+  struct Variant {
+    const char* name;
+    std::string bytes;
+  };
+  // Silence; then the first bytes of a ClientHello record (handshake, TLS 1.0
+  // record version) and silence.
+  const Variant variants[] = {{"nothing sent", ""}, {"partial ClientHello", "\x16\x03\x01"}};
+  double expected = before;
+  for (const Variant& variant : variants) {
+    SCOPED_TRACE(variant.name);
+    Fd fd(TcpConnect(stack.port()));
+    ASSERT_GE(fd.get(), 0) << std::strerror(errno);
+    if (!variant.bytes.empty()) {
+      ASSERT_EQ(send(fd.get(), variant.bytes.data(), variant.bytes.size(), MSG_NOSIGNAL),
+                static_cast<ssize_t>(variant.bytes.size()));
+    }
+    // A bound, not a timing assertion: the proxy says 1 s.
+    const Ending ending = AwaitClose(fd.get(), 15s);
+    EXPECT_TRUE(ending.closed) << ending.how;
+    EXPECT_TRUE(ending.received.empty())
+        << "proxy sent " << ending.received.size() << " bytes before: " << ending.how << " after "
+        << Milliseconds(ending.waited) << " ms";
+    // Counted (before the close) as a handshake that failed by timeout.
+    expected += 1;
+    EXPECT_EQ(MetricValue(options.admin_port, timeouts), expected);
+  }
+
+  // Everyone else is served as before.
+  EXPECT_EQ(HttpsGet(stack.port(), "/version").status, 200);
+  EXPECT_TRUE(stack.proxy.Alive());
+  EXPECT_TRUE(stack.proxy.Stop());
+}
+
+// A read timeout restarts with every byte: a client that drips its
+// ClientHello one byte at a time must still be cut off when the whole
+// handshake outlasts timeouts.handshake.
+TEST(TimeoutsTest, HandshakeDrippedByteByByteIsClosed) {
+  Stack stack;
+  ProxyOptions options;
+  options.admin_port = FreePort();
+  options.extra_yaml = "timeouts: {handshake: 1}\n";
+  ASSERT_TRUE(stack.Start(options));
+  const std::string timeouts = "etcd_tlsproxy_tls_handshake_failures_total{reason=\"timeout\"}";
+  const double before = MetricValue(options.admin_port, timeouts);
+  ASSERT_GE(before, 0) << "cannot read /metrics";
+
+  Fd fd(TcpConnect(stack.port()));
+  ASSERT_GE(fd.get(), 0) << std::strerror(errno);
+  // A record header announcing 512 bytes, then one byte every 200 ms: never
+  // silent for long, never complete. Bounded at 15 s (the proxy says 1 s).
+  const std::string header = "\x16\x03\x01\x02\x00";
+  ASSERT_EQ(send(fd.get(), header.data(), header.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(header.size()));
+  bool closed = false;
+  for (int i = 0; i < 75 && !closed; ++i) {
+    pollfd p{fd.get(), POLLIN, 0};
+    if (poll(&p, 1, 200) > 0) {
+      char byte;
+      closed = recv(fd.get(), &byte, 1, 0) <= 0;
+      if (!closed) break;  // the proxy answered something: not expected
+      continue;
+    }
+    const char drip = 0x01;
+    closed = send(fd.get(), &drip, 1, MSG_NOSIGNAL) < 0;
+  }
+  EXPECT_TRUE(closed) << "the dripping handshake was never cut off";
+  EXPECT_EQ(MetricValue(options.admin_port, timeouts), before + 1);
+  EXPECT_EQ(HttpsGet(stack.port(), "/version").status, 200);
+  EXPECT_TRUE(stack.proxy.Stop());
+}
+
+TEST(TimeoutsTest, UpstreamConnectThatHangsGives504) {
+  // An "etcd" whose accept queue is full: listen(fd, 0), never accept, one
+  // connection made and left queued. Linux then drops further SYNs, so the
+  // proxy's connect neither succeeds nor fails.
+  Fd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_GE(listener.get(), 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
+  ASSERT_EQ(listen(listener.get(), 0), 0);
+  const uint16_t upstream_port = ntohs(address.sin_port);
+  // Fill the queue until a connect hangs (bounded); keep every socket open.
+  std::vector<std::unique_ptr<Fd>> fillers;
+  bool hangs = false;
+  for (int i = 0; i < 4 && !hangs; ++i) {
+    fillers.push_back(
+        std::make_unique<Fd>(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)));
+    const int fd = fillers.back()->get();
+    ASSERT_GE(fd, 0);
+    const int rc = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ASSERT_TRUE(rc == 0 || errno == EINPROGRESS) << std::strerror(errno);
+    pollfd p{fd, POLLOUT, 0};
+    hangs = rc != 0 && poll(&p, 1, 1500) == 0;
+  }
+  if (!hangs) {
+    GTEST_SKIP() << "connect to a listener with a full accept queue does not hang here";
+  }
+
+  ProxyProcess proxy;
+  ProxyOptions options;
+  options.upstream_port = upstream_port;
+  options.admin_port = FreePort();
+  options.extra_yaml = "timeouts: {upstream_connect: 1}\n";
+  ASSERT_TRUE(proxy.Start(options));
+
+  HttpsRequest get;
+  get.path = "/v2/keys/x";
+  get.timeout = 15s;  // a bound, not a timing assertion: the proxy says 1 s
+  const auto start = Clock::now();
+  const HttpResponse response = Https(proxy.port(), get);
+  EXPECT_TRUE(IsJsonError(response, 504))
+      << "after " << Milliseconds(Clock::now() - start) << " ms";
+  EXPECT_EQ(response.Header("content-type").rfind("application/json", 0), 0u)
+      << response.Header("content-type");
+  EXPECT_NE(response.body.find("timed out connecting to etcd"), std::string::npos) << response.body;
+  EXPECT_EQ(
+      MetricValue(options.admin_port, "etcd_tlsproxy_upstream_errors_total{kind=\"timeout\"}"), 1);
+
+  // A write with credentials fares the same; the proxy stays up.
+  const HttpResponse put = HttpsPut(proxy.port(), "/v2/keys/conftool/" + UniqueName("hang"), "v",
+                                    "conftool", kConftoolPassword);
+  EXPECT_TRUE(IsJsonError(put, 504));
+  EXPECT_TRUE(proxy.Alive());
+  EXPECT_TRUE(proxy.Stop());
 }
 
 }  // namespace
