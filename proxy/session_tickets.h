@@ -2,8 +2,9 @@
 // session without a full handshake (one round trip, no signature), and a
 // stolen key only opens tickets from its own short period.
 //
-// A new key is made every `kRotation`; the previous one still decrypts (and
-// asks OpenSSL to issue a fresh ticket), older ones are forgotten. Keys live
+// A new key is made every `kRotation`; the previous one still decrypts,
+// older ones are forgotten. Every resumption gets a fresh ticket under the
+// current key (TLS 1.3 tickets are single-use for OpenSSL clients). Keys live
 // only in memory and are shared by every worker through the SSL_CTX they are
 // installed on. Thread-safe.
 #pragma once
