@@ -29,8 +29,8 @@ std::unique_ptr<AccessLog> AccessLog::Open(const std::string& destination, std::
   auto reported = std::make_shared<std::atomic<bool>>(false);
   logger->set_error_handler([destination, reported](const std::string& message) {
     if (!reported->exchange(true)) {
-      spdlog::error("access log {}: {} (further access-log errors are not reported)",
-                    destination, message);
+      spdlog::error("access log {}: {} (further access-log errors are not reported)", destination,
+                    message);
     }
   });
   logger->set_level(spdlog::level::info);

@@ -904,6 +904,35 @@ RawResponse ParseRawResponse(const std::string& raw) {
   return response;
 }
 
+HttpResponse AdminGet(uint16_t admin_port, const std::string& path) {
+  const CommandResult result =
+      RunCommand({"/usr/bin/curl", "-s", "-w", "\n%{http_code}",
+                  "http://127.0.0.1:" + std::to_string(admin_port) + path});
+  HttpResponse response;
+  const size_t newline = result.output.rfind('\n');
+  if (result.exit_code != 0 || newline == std::string::npos) {
+    response.error = result.output;
+    return response;
+  }
+  response.body = result.output.substr(0, newline);
+  response.status = std::stol(result.output.substr(newline + 1));
+  return response;
+}
+
+int TcpConnect(uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 RawResponse RawTls(uint16_t port, const std::string& bytes,
                    const std::optional<std::string>& client, std::chrono::milliseconds timeout) {
   RawResponse failed;

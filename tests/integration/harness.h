@@ -284,6 +284,12 @@ HttpResponse HttpsPut(uint16_t port, const std::string& path, const std::string&
 HttpResponse HttpsDelete(uint16_t port, const std::string& path, const std::string& user = "",
                          const std::string& password = "");
 
+// GET http://127.0.0.1:<admin_port><path> (the proxy's plain-HTTP admin
+// listener) with the curl CLI; status 0 and `error` set when curl fails.
+HttpResponse AdminGet(uint16_t admin_port, const std::string& path);
+// A plain TCP connection to 127.0.0.1:port (no TLS), or -1.
+int TcpConnect(uint16_t port);
+
 // A response read off a raw connection: status, lower-cased headers and the
 // body (de-chunked when the response was chunked), plus the raw bytes.
 struct RawResponse : HttpResponse {

@@ -7,21 +7,6 @@
 namespace tlsproxy::integration {
 namespace {
 
-HttpResponse AdminGet(uint16_t admin_port, const std::string& path) {
-  const CommandResult result =
-      RunCommand({"/usr/bin/curl", "-s", "-w", "\n%{http_code}",
-                  "http://127.0.0.1:" + std::to_string(admin_port) + path});
-  HttpResponse response;
-  const size_t newline = result.output.rfind('\n');
-  if (result.exit_code != 0 || newline == std::string::npos) {
-    response.error = result.output;
-    return response;
-  }
-  response.body = result.output.substr(0, newline);
-  response.status = std::stol(result.output.substr(newline + 1));
-  return response;
-}
-
 // The value of the metric line that starts with `series` + " ", or -1.
 double MetricValue(const std::string& text, const std::string& series) {
   const std::string needle = "\n" + series + " ";

@@ -4,8 +4,6 @@
 // OpenSSL clients, so every resumed handshake must hand out a fresh ticket;
 // otherwise every other connection is a full handshake (twice the client's
 // CPU per connection, as the benchmark once showed).
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -36,14 +34,9 @@ struct Round {
 // Connection: close, read to the end, close_notify, SSL_clear.
 Round OneConnection(SSL* ssl, uint16_t port) {
   Round round;
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+  const int fd = TcpConnect(port);
+  if (fd < 0) {
     round.why = "connect failed";
-    if (fd >= 0) close(fd);
     return round;
   }
   timeval timeout{10, 0};  // a bound on every read, not a timing assertion

@@ -52,22 +52,6 @@ bool HaveIpv6Loopback() {
   return bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
 }
 
-// GET http://127.0.0.1:<admin_port><path> with the curl CLI (as metrics_test).
-HttpResponse AdminGet(uint16_t admin_port, const std::string& path) {
-  const CommandResult result =
-      RunCommand({"/usr/bin/curl", "-s", "-w", "\n%{http_code}",
-                  "http://127.0.0.1:" + std::to_string(admin_port) + path});
-  HttpResponse response;
-  const size_t newline = result.output.rfind('\n');
-  if (result.exit_code != 0 || newline == std::string::npos) {
-    response.error = result.output;
-    return response;
-  }
-  response.body = result.output.substr(0, newline);
-  response.status = std::stol(result.output.substr(newline + 1));
-  return response;
-}
-
 // The value of one series on the admin port's /metrics; a labelled counter
 // that has never counted has no line and reads as 0. -1 when /metrics
 // cannot be read.
@@ -78,21 +62,6 @@ double MetricValue(uint16_t admin_port, const std::string& series) {
   const size_t at = metrics.body.find(needle);
   if (at == std::string::npos) return 0;
   return std::stod(metrics.body.substr(at + needle.size()));
-}
-
-// A plain TCP connection to 127.0.0.1:port (no TLS), or -1.
-int TcpConnect(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
 }
 
 // How a connection the peer should close ended.
