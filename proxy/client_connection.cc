@@ -460,7 +460,9 @@ void ClientConnection::Forward(const acl::RequestTarget& target) {
 }
 
 std::string ClientConnection::BuildUpstreamRequest(const acl::RequestTarget& target) const {
-  std::string out = head_.method + " " + target.forward_target + " HTTP/1.1\r\n";
+  std::string out;
+  out.reserve(512 + body_.size());
+  out.append(head_.method).append(" ").append(target.forward_target).append(" HTTP/1.1\r\n");
   const std::vector<std::string> tokens = ConnectionTokens(head_.headers);
   // etcd's v3 gateway reads Authorization as an etcd token and rejects Basic.
   const bool strip_authorization = StartsWith(target.path, "/v3");
@@ -469,7 +471,7 @@ std::string ClientConnection::BuildUpstreamRequest(const acl::RequestTarget& tar
   for (const auto& [name, value] : head_.headers) {
     if (IsHopByHop(name, tokens)) continue;
     if (EqualsIgnoreCase(name, "x-forwarded-for")) {
-      forwarded_for += (forwarded_for.empty() ? "" : ", ") + value;
+      forwarded_for.append(forwarded_for.empty() ? "" : ", ").append(value);
       continue;
     }
     if (EqualsIgnoreCase(name, "x-real-ip") || EqualsIgnoreCase(name, "x-forwarded-proto")) {
@@ -477,19 +479,18 @@ std::string ClientConnection::BuildUpstreamRequest(const acl::RequestTarget& tar
     }
     if (strip_authorization && EqualsIgnoreCase(name, "authorization")) continue;
     if (EqualsIgnoreCase(name, "host")) has_host = true;
-    out += name + ": " + value + "\r\n";
+    AppendHeader(out, name, value);
   }
-  if (!has_host) out += "Host: " + runtime_->config->upstream.host + "\r\n";
-  out +=
-      "X-Forwarded-For: " + (forwarded_for.empty() ? "" : forwarded_for + ", ") + peer_ip_ + "\r\n";
-  out += "X-Real-IP: " + peer_ip_ + "\r\n";
-  out += "X-Forwarded-Proto: https\r\n";
+  if (!has_host) AppendHeader(out, "Host", runtime_->config->upstream.host);
+  if (!forwarded_for.empty()) forwarded_for.append(", ");
+  AppendHeader(out, "X-Forwarded-For", forwarded_for.append(peer_ip_));
+  AppendHeader(out, "X-Real-IP", peer_ip_);
+  AppendHeader(out, "X-Forwarded-Proto", "https");
   const bool client_framed = head_.First("content-length") || head_.First("transfer-encoding");
   if (client_framed || !body_.empty()) {
-    out += "Content-Length: " + std::to_string(body_.size()) + "\r\n";
+    AppendHeader(out, "Content-Length", std::to_string(body_.size()));
   }
-  out += "\r\n";
-  out += body_;
+  out.append("\r\n").append(body_);
   return out;
 }
 
@@ -499,14 +500,16 @@ void ClientConnection::OnResponseHead(const ResponseHead& head, bool has_body,
   worker_.metrics().ObserveUpstreamLatency(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - forwarded_).count());
   if (worker_.draining()) keep_alive_ = false;
-  std::string out =
-      "HTTP/1.1 " + std::to_string(head.status) + " " + ReasonPhrase(head.status) + "\r\n";
+  std::string out;
+  out.reserve(512);
+  out.append("HTTP/1.1 ").append(std::to_string(head.status)).append(" ");
+  out.append(ReasonPhrase(head.status)).append("\r\n");
   const std::vector<std::string> tokens = ConnectionTokens(head.headers);
   for (const auto& [name, value] : head.headers) {
-    if (!IsHopByHop(name, tokens)) out += name + ": " + value + "\r\n";
+    if (!IsHopByHop(name, tokens)) AppendHeader(out, name, value);
   }
   if (content_length != nullptr && (has_body || head_.method == "HEAD")) {
-    out += "Content-Length: " + *content_length + "\r\n";
+    AppendHeader(out, "Content-Length", *content_length);
     framing_ = has_body ? BodyFraming::kLength : BodyFraming::kNone;
   } else if (!has_body) {
     framing_ = BodyFraming::kNone;

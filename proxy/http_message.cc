@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 namespace tlsproxy::proxy {
 namespace {
@@ -29,28 +28,37 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// ASCII only: header names are tokens, and the C locale's tolower() is a
+// call per character on the hot path.
+char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 std::string Lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(), LowerAscii);
   return out;
 }
+
+// The characters of an RFC 9110 token, as a lookup table.
+constexpr std::array<bool, 256> MakeTokenTable() {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = table[c - 'a' + 'A'] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}
+constexpr std::array<bool, 256> kTokenChars = MakeTokenTable();
 
 }  // namespace
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return LowerAscii(x) == LowerAscii(y);
          });
 }
 
 bool IsTokenText(std::string_view text) {
-  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           kSpecials.find(c) != std::string_view::npos;
-  });
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return kTokenChars[static_cast<unsigned char>(c)]; });
 }
 
 std::vector<std::string_view> RequestHead::All(std::string_view name) const {
@@ -120,10 +128,13 @@ std::vector<std::string> ConnectionTokens(const HeaderList& headers) {
 }
 
 bool IsHopByHop(std::string_view name, const std::vector<std::string>& connection_tokens) {
-  const std::string lower = Lower(name);
-  if (std::find(kHopByHop.begin(), kHopByHop.end(), lower) != kHopByHop.end()) return true;
-  return std::find(connection_tokens.begin(), connection_tokens.end(), lower) !=
-         connection_tokens.end();
+  const auto same = [name](std::string_view other) { return EqualsIgnoreCase(name, other); };
+  return std::any_of(kHopByHop.begin(), kHopByHop.end(), same) ||
+         std::any_of(connection_tokens.begin(), connection_tokens.end(), same);
+}
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
 }
 
 const char* ReasonPhrase(int status) {

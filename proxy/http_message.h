@@ -71,6 +71,9 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // one thing to us and another to the next hop: such requests are refused.
 bool IsTokenText(std::string_view text);
 
+// Appends "name: value\r\n" to `out`.
+void AppendHeader(std::string& out, std::string_view name, std::string_view value);
+
 // The reason phrase for a status code ("OK", "Not Found"), or "Unknown".
 const char* ReasonPhrase(int status);
 
