@@ -2,6 +2,7 @@
 
 #include <event2/http.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <memory>
@@ -44,6 +45,12 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
 // Percent-decodes `s` once; '+' is a space only when `decode_plus`. nullopt
 // when libevent fails. The result may contain NUL bytes.
 std::optional<std::string> PercentDecode(std::string_view s, bool decode_plus) {
+  // Nothing to decode (and no NUL, where libevent's copy would end): the
+  // result is `s`, without libevent's allocations.
+  if (s.find_first_of(decode_plus ? std::string_view("%+\0", 3) : std::string_view("%\0", 2)) ==
+      std::string_view::npos) {
+    return std::string(s);
+  }
   std::string copy(s);  // evhttp_uridecode wants a NUL-terminated string
   std::size_t size = 0;
   MallocedChars decoded(evhttp_uridecode(copy.c_str(), decode_plus ? 1 : 0, &size), &std::free);
@@ -51,7 +58,15 @@ std::optional<std::string> PercentDecode(std::string_view s, bool decode_plus) {
   return std::string(decoded.get(), size);
 }
 
+// RFC 3986 unreserved characters: the ones evhttp_uriencode leaves as they are.
+bool IsUnreserved(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
 std::optional<std::string> PercentEncode(std::string_view s) {
+  // Nothing to encode (the common key name): skip libevent's evbuffer.
+  if (std::all_of(s.begin(), s.end(), IsUnreserved)) return std::string(s);
   MallocedChars encoded(evhttp_uriencode(s.data(), static_cast<ev_ssize_t>(s.size()), 0),
                         &std::free);
   if (!encoded) return std::nullopt;
@@ -89,8 +104,9 @@ std::optional<std::string> StripSchemeAndAuthority(std::string_view raw) {
   if (authority_end == 0) return std::nullopt;
   if (authority_end == std::string_view::npos) return std::string("/");
   std::string_view origin = rest.substr(authority_end);
-  if (origin.front() == '?') return "/" + std::string(origin);
-  return std::string(origin);
+  std::string out(origin.front() == '?' ? "/" : "");
+  out.append(origin);
+  return out;
 }
 
 // Splits a decoded, absolute path into its segments, dropping one trailing
@@ -98,6 +114,7 @@ std::optional<std::string> StripSchemeAndAuthority(std::string_view raw) {
 // segment. "/" has no segments.
 std::vector<std::string_view> SplitSegments(std::string_view path, std::string& error) {
   std::vector<std::string_view> segments;
+  segments.reserve(static_cast<std::size_t>(std::count(path.begin(), path.end(), '/')));
   std::string_view body = path.substr(1);
   if (body.empty()) return segments;
   if (body.back() == '/') body.remove_suffix(1);
@@ -122,8 +139,17 @@ std::vector<std::string_view> SplitSegments(std::string_view path, std::string& 
 // Sets target.path to the segments joined by '/' ("/" when none), and
 // target.forward_target to the same with each segment percent-encoded.
 bool JoinSegments(const std::vector<std::string_view>& segments, RequestTarget& target) {
+  if (segments.empty()) {
+    target.path.assign(1, '/');
+    target.forward_target.assign(1, '/');
+    return true;
+  }
   target.path.clear();
   target.forward_target.clear();
+  std::size_t length = segments.size();
+  for (std::string_view segment : segments) length += segment.size();
+  target.path.reserve(length);
+  target.forward_target.reserve(length + target.query.size() + 1);
   for (std::string_view segment : segments) {
     std::optional<std::string> encoded = PercentEncode(segment);
     if (!encoded) return false;
@@ -131,10 +157,6 @@ bool JoinSegments(const std::vector<std::string_view>& segments, RequestTarget& 
     target.path += segment;
     target.forward_target += '/';
     target.forward_target += *encoded;
-  }
-  if (segments.empty()) {
-    target.path = "/";
-    target.forward_target = "/";
   }
   return true;
 }

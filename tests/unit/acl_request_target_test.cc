@@ -3,7 +3,10 @@
 #include <string>
 #include <vector>
 
+#include <event2/http.h>
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include "acl/request_target.h"
 
@@ -173,6 +176,30 @@ TEST(ReachesSubtreeTest, FindsSubtreeParameters) {
     SCOPED_TRACE("query=" + c.query + " body=" + c.body + " type=" + c.content_type);
     EXPECT_EQ(ReachesSubtree(c.query, c.body, c.content_type), c.reaches);
   }
+}
+
+// Key names with nothing to escape skip libevent's encoder: the result must
+// still be exactly what evhttp_uriencode makes, for every printable byte.
+TEST(ParseRequestTargetTest, ForwardTargetMatchesLibeventEncodingForEveryByte) {
+  for (int c = 0x21; c < 0x7f; ++c) {
+    if (std::string_view("%#?/\\").find(static_cast<char>(c)) != std::string_view::npos) continue;
+    const std::string segment = std::string("a") + static_cast<char>(c) + "b";
+    SCOPED_TRACE(segment);
+    char* encoded = evhttp_uriencode(segment.data(), static_cast<ev_ssize_t>(segment.size()), 0);
+    ASSERT_NE(encoded, nullptr);
+    const std::string expected = std::string("/v2/keys/") + encoded;
+    std::free(encoded);
+    const TargetResult result = ParseRequestTarget("/v2/keys/" + segment);
+    ASSERT_TRUE(result.target.has_value()) << result.error;
+    EXPECT_EQ(result.target->forward_target, expected);
+  }
+}
+
+// A NUL ends the parameter name as libevent decodes it ("recursive"):
+// skipping the decoder for names with nothing to decode must not change that.
+TEST(ReachesSubtreeTest, NameCutAtNulIsStillRecognised) {
+  const std::string body("recursive\0x=true", 16);
+  EXPECT_TRUE(ReachesSubtree("", body, "application/x-www-form-urlencoded"));
 }
 
 }  // namespace
