@@ -184,8 +184,16 @@ void ClientConnection::ParseInput() {
     const auto error = HTTP_PARSER_ERRNO(&parser_);
     if (error != HPE_OK) return RefuseUnparsable();
   }
-  if (reading_message_ && RequestTooSlow()) {
+  if (!reading_message_) return;
+  if (RequestTooSlow()) {
     return Refuse(ProxyError::kRequestTimeout, "request not received in time", false);
+  }
+  // Part of a request, the rest still to come: from here it must all arrive
+  // within request_headers. Each read restarts libevent's timer, so the
+  // total is checked above. (A request read whole never needs the timer.)
+  if (!request_timer_armed_) {
+    request_timer_armed_ = true;
+    SetReadTimeout(runtime_->config->timeouts.request_headers);
   }
 }
 
@@ -225,9 +233,7 @@ int ClientConnection::OnMessageBegin(http_parser* parser) {
   self->started_ = std::chrono::steady_clock::now();
   self->reading_message_ = true;
   self->head_complete_ = false;
-  // From here the whole request must arrive within request_headers: each
-  // read restarts libevent's timer, so ParseInput() also checks the total.
-  self->SetReadTimeout(self->runtime_->config->timeouts.request_headers);
+  self->request_timer_armed_ = false;
   return 0;
 }
 
@@ -647,7 +653,9 @@ void ClientConnection::FinishRequest() {
   state_ = State::kReadingRequest;
   ResetRequest();
   SetReadTimeout(runtime_->config->timeouts.idle);
-  bufferevent_enable(bev_, EV_READ);
+  // Reading stays enabled while a request is forwarded (a client that goes
+  // away must end its watch); enabling again would re-add the event.
+  if (!(bufferevent_get_enabled(bev_) & EV_READ)) bufferevent_enable(bev_, EV_READ);
   if (evbuffer_get_length(bufferevent_get_input(bev_)) == 0) return;
   // A pipelined request is waiting: parse it from the loop, not from here,
   // so a long pipeline never deepens the stack.

@@ -143,9 +143,9 @@ class ClientConnection : private UpstreamExchange::Delegate {
   size_t url_bytes_ = 0;
   HeaderCollector headers_;
   bool message_complete_ = false;
-  bool reading_message_ = false;
-  bool head_complete_ = false;  // headers done; any further field is a trailer  // between a
-                                // request's first byte and its end
+  bool reading_message_ = false;      // between a request's first byte and its end
+  bool request_timer_armed_ = false;  // the read timeout is request_headers, not idle
+  bool head_complete_ = false;        // headers done; any further field is a trailer
   bool keep_alive_ = true;
   std::optional<ProxyError> parse_error_;
   const char* parse_error_message_ = "";

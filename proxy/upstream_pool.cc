@@ -44,7 +44,7 @@ void UpstreamPool::Release(bufferevent* bev) {
     bufferevent_free(bev);
     return;
   }
-  bufferevent_set_timeouts(bev, nullptr, nullptr);
+  // No timeouts to clear: the exchange cleared them at the response head.
   bufferevent_setcb(bev, &UpstreamPool::OnIdleActivity, nullptr, &UpstreamPool::OnIdleEvent, this);
   bufferevent_disable(bev, EV_WRITE);  // re-enabled by a lease only if it must queue bytes
   bufferevent_enable(bev, EV_READ);
