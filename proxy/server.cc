@@ -17,7 +17,7 @@ size_t WorkerCount(const config::Config& config) {
 
 std::unique_ptr<Server> Server::Create(std::string config_path,
                                        std::shared_ptr<const Runtime> runtime, std::string* error) {
-  evthread_use_pthreads();  // workers are woken from the control thread
+  evthread_use_pthreads();  // workers wake the control loop when they stop
   const config::Config& config = *runtime->config;
   std::unique_ptr<Server> server(new Server(runtime));
   server->config_path_ = std::move(config_path);

@@ -98,6 +98,7 @@ class Worker {
   std::unique_ptr<event_base, EventBaseDeleter> base_;
   std::unique_ptr<UpstreamPool> pool_;
   std::vector<std::unique_ptr<evconnlistener, ListenerDeleter>> listeners_;
+  int drain_fd_ = -1;  // eventfd: RequestDrain() from another thread wakes the loop
   std::unique_ptr<event, EventDeleter> drain_request_;
   std::unique_ptr<event, EventDeleter> drain_timer_;
   std::atomic<size_t> drain_timeout_seconds_{10};
