@@ -9,20 +9,22 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 
 namespace tlsproxy::proxy {
 
+// Views into the connection's state, valid for the Write() call only.
 struct AccessRecord {
-  std::string client;    // "127.0.0.1:53422"
-  std::string identity;  // acl::Identity::ToString()
-  std::string method;
-  std::string path;  // canonical path, or "-" when the target was refused
+  std::string_view client;    // "127.0.0.1:53422"
+  std::string_view identity;  // acl::Identity::ToString()
+  std::string_view method;
+  std::string_view path;  // canonical path, or "-" when the target was refused
   int status = 0;
   size_t bytes = 0;  // body bytes sent to the client
   double milliseconds = 0;
-  std::string rule;  // deciding ACL rule, or "-"
+  std::string_view rule;  // deciding ACL rule, or "-"
 };
 
 class AccessLog {

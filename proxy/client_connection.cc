@@ -680,7 +680,7 @@ void ClientConnection::LogAccess() {
   AccessRecord record;
   record.client = peer_;
   record.identity = identity_;
-  record.method = head_.method.empty() ? "-" : head_.method;
+  record.method = head_.method.empty() ? std::string_view("-") : std::string_view(head_.method);
   record.path = path_;
   record.status = status_;
   record.bytes = bytes_sent_;

@@ -50,12 +50,6 @@ constexpr std::array<bool, 256> kTokenChars = MakeTokenTable();
 
 }  // namespace
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return LowerAscii(x) == LowerAscii(y);
-         });
-}
-
 bool IsTokenText(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
                      [](char c) { return kTokenChars[static_cast<unsigned char>(c)]; });

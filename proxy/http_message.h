@@ -64,7 +64,18 @@ bool IsHopByHop(std::string_view name, const std::vector<std::string>& connectio
 // Lower-cased, trimmed tokens of every Connection header in `headers`.
 std::vector<std::string> ConnectionTokens(const HeaderList& headers);
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality (header names are ASCII tokens). Inline:
+// the hop-by-hop check calls it a dozen times per header, mostly to find
+// that the lengths differ.
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    const char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
 
 // True when every character may appear in a header name (an RFC 9110
 // token). "Content-Length : 8" has a space, which would make the name mean
