@@ -28,10 +28,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// ASCII only: header names are tokens, and the C locale's tolower() is a
-// call per character on the hot path.
-char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), LowerAscii);

@@ -64,15 +64,18 @@ bool IsHopByHop(std::string_view name, const std::vector<std::string>& connectio
 // Lower-cased, trimmed tokens of every Connection header in `headers`.
 std::vector<std::string> ConnectionTokens(const HeaderList& headers);
 
-// ASCII case-insensitive equality (header names are ASCII tokens). Inline:
-// the hop-by-hop check calls it a dozen times per header, mostly to find
-// that the lengths differ.
+// ASCII only: header names are tokens, and the C locale's tolower() is a
+// call per character on the hot path.
+inline char LowerAscii(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// ASCII case-insensitive equality. Inline: the hop-by-hop check calls it a
+// dozen times per header, mostly to find that the lengths differ.
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    const char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-    const char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
-    if (x != y) return false;
+    if (LowerAscii(a[i]) != LowerAscii(b[i])) return false;
   }
   return true;
 }

@@ -103,6 +103,19 @@ long Milliseconds(Clock::duration d) {
   return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
+const std::string kHandshakeTimeouts =
+    "etcd_tlsproxy_tls_handshake_failures_total{reason=\"timeout\"}";
+
+// Starts `stack` with a 1 s TLS handshake timeout and an admin listener
+// (`options.admin_port`). Returns the handshake-timeout counter before any
+// test traffic, or -1 when the stack did not start or /metrics is unreadable.
+double StartWithOneSecondHandshake(Stack& stack, ProxyOptions& options) {
+  options.admin_port = FreePort();
+  options.extra_yaml = "timeouts: {handshake: 1}\n";
+  if (!stack.Start(options)) return -1;
+  return MetricValue(options.admin_port, kHandshakeTimeouts);
+}
+
 TEST(TimeoutsTest, SlowRequestHeadIsCutOffWith408) {
   Stack stack;
   ProxyOptions options;
@@ -284,12 +297,8 @@ TEST(TimeoutsTest, ThrottledAddressNeverSlowsAValidClientAtAnotherAddress) {
 TEST(TimeoutsTest, UnfinishedTlsHandshakeIsClosed) {
   Stack stack;
   ProxyOptions options;
-  options.admin_port = FreePort();
-  options.extra_yaml = "timeouts: {handshake: 1}\n";
-  ASSERT_TRUE(stack.Start(options));
-  const std::string timeouts = "etcd_tlsproxy_tls_handshake_failures_total{reason=\"timeout\"}";
-  const double before = MetricValue(options.admin_port, timeouts);
-  ASSERT_GE(before, 0) << "cannot read /metrics";
+  const double before = StartWithOneSecondHandshake(stack, options);
+  ASSERT_GE(before, 0) << "the stack did not start, or /metrics cannot be read";
 
   struct Variant {
     const char* name;
@@ -315,7 +324,7 @@ TEST(TimeoutsTest, UnfinishedTlsHandshakeIsClosed) {
         << Milliseconds(ending.waited) << " ms";
     // Counted (before the close) as a handshake that failed by timeout.
     expected += 1;
-    EXPECT_EQ(MetricValue(options.admin_port, timeouts), expected);
+    EXPECT_EQ(MetricValue(options.admin_port, kHandshakeTimeouts), expected);
   }
 
   // Everyone else is served as before.
@@ -330,12 +339,8 @@ TEST(TimeoutsTest, UnfinishedTlsHandshakeIsClosed) {
 TEST(TimeoutsTest, HandshakeDrippedByteByByteIsClosed) {
   Stack stack;
   ProxyOptions options;
-  options.admin_port = FreePort();
-  options.extra_yaml = "timeouts: {handshake: 1}\n";
-  ASSERT_TRUE(stack.Start(options));
-  const std::string timeouts = "etcd_tlsproxy_tls_handshake_failures_total{reason=\"timeout\"}";
-  const double before = MetricValue(options.admin_port, timeouts);
-  ASSERT_GE(before, 0) << "cannot read /metrics";
+  const double before = StartWithOneSecondHandshake(stack, options);
+  ASSERT_GE(before, 0) << "the stack did not start, or /metrics cannot be read";
 
   Fd fd(TcpConnect(stack.port()));
   ASSERT_GE(fd.get(), 0) << std::strerror(errno);
@@ -357,7 +362,7 @@ TEST(TimeoutsTest, HandshakeDrippedByteByByteIsClosed) {
     closed = send(fd.get(), &drip, 1, MSG_NOSIGNAL) < 0;
   }
   EXPECT_TRUE(closed) << "the dripping handshake was never cut off";
-  EXPECT_EQ(MetricValue(options.admin_port, timeouts), before + 1);
+  EXPECT_EQ(MetricValue(options.admin_port, kHandshakeTimeouts), before + 1);
   EXPECT_EQ(HttpsGet(stack.port(), "/version").status, 200);
   EXPECT_TRUE(stack.proxy.Stop());
 }
