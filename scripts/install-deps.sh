@@ -7,7 +7,7 @@ PACKAGES="
   build-essential cmake pkg-config clang-format clang libclang-rt-14-dev
   libevent-dev libssl-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libaprutil1-dev libapr1-dev
-  libhttp-parser-dev libcrypt-dev nlohmann-json3-dev
+  libhttp-parser-dev libcrypt-dev nlohmann-json3-dev libsystemd-dev
   etcd-server etcd-client openssl curl ca-certificates
   debhelper dpkg-dev fakeroot ruby systemd logrotate
 "
