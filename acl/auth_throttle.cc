@@ -2,9 +2,14 @@
 
 namespace tlsproxy::acl {
 
-std::size_t AuthThrottle::RetryAfter(const std::string& address, Clock::time_point now) const {
-  if (settings_.max_failures == 0) return 0;
+void AuthThrottle::SetSettings(const config::AuthThrottleSettings& settings) {
   std::lock_guard<std::mutex> lock(mutex_);
+  settings_ = settings;
+}
+
+std::size_t AuthThrottle::RetryAfter(const std::string& address, Clock::time_point now) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (settings_.max_failures == 0) return 0;
   const auto it = entries_.find(address);
   if (it == entries_.end() || it->second.blocked_until <= now) return 0;
   const auto left = std::chrono::ceil<std::chrono::seconds>(it->second.blocked_until - now);
@@ -12,8 +17,8 @@ std::size_t AuthThrottle::RetryAfter(const std::string& address, Clock::time_poi
 }
 
 bool AuthThrottle::RecordFailure(const std::string& address, Clock::time_point now) {
-  if (settings_.max_failures == 0) return false;
   std::lock_guard<std::mutex> lock(mutex_);
+  if (settings_.max_failures == 0) return false;
   if (entries_.size() >= kMaxAddresses && entries_.count(address) == 0) DropStale(now);
   Entry& entry = entries_[address];
   const std::chrono::seconds window(settings_.window);

@@ -5,6 +5,10 @@
 // Only the address that failed is slowed: a valid client at another address
 // is never affected. Bounded memory (at most kMaxAddresses tracked; stale
 // entries are dropped first). Thread-safe. max_failures 0 disables it.
+//
+// One AuthThrottle lives as long as the process: a reload changes its
+// settings (SetSettings) but keeps every address's count and back-off, so a
+// nightly SIGHUP gives a guesser no fresh budget.
 #pragma once
 
 #include <chrono>
@@ -26,6 +30,10 @@ class AuthThrottle {
   AuthThrottle(const AuthThrottle&) = delete;
   AuthThrottle& operator=(const AuthThrottle&) = delete;
 
+  // New limits for the failures counted from now on; back-offs already
+  // running keep their end.
+  void SetSettings(const config::AuthThrottleSettings& settings);
+
   // Seconds to wait when `address` is in back-off, 0 when it may try.
   std::size_t RetryAfter(const std::string& address, Clock::time_point now) const;
 
@@ -41,7 +49,7 @@ class AuthThrottle {
   };
   void DropStale(Clock::time_point now);  // caller holds mutex_
 
-  const config::AuthThrottleSettings settings_;
+  config::AuthThrottleSettings settings_;  // guarded by mutex_
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
 };

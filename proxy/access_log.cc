@@ -4,44 +4,85 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 
 namespace tlsproxy::proxy {
 
-std::unique_ptr<AccessLog> AccessLog::Open(const std::string& destination, std::string* error) {
-  std::shared_ptr<spdlog::logger> logger;
-  if (destination == "off") return std::unique_ptr<AccessLog>(new AccessLog(nullptr));
-  try {
-    if (destination == "stderr") {
-      logger = std::make_shared<spdlog::logger>("access",
-                                                std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    } else {
-      logger = std::make_shared<spdlog::logger>(
-          "access", std::make_shared<spdlog::sinks::basic_file_sink_mt>(destination));
-    }
-  } catch (const spdlog::spdlog_ex& e) {
-    *error = e.what();
-    return nullptr;
-  }
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z access %v");
+namespace {
+
+// A sink of its own on a FILE of its own: no lock shared with another writer.
+using FileSink = spdlog::sinks::basic_file_sink_st;
+using StderrSink = spdlog::sinks::stdout_sink_base<spdlog::details::console_nullmutex>;
+
+// Each FILE gets a buffer this large, so that any line (a path is at most
+// max_header_bytes, four times that escaped) leaves in a single write(2);
+// pages are only touched as far as lines reach.
+constexpr size_t kLineBuffer = 1 << 20;
+
+}  // namespace
+
+std::unique_ptr<AccessLog> AccessLog::Open(const std::string& destination, size_t writers,
+                                           std::string* error) {
+  std::unique_ptr<AccessLog> log(new AccessLog(writers == 0 ? 1 : writers));
+  if (destination == "off") return log;
   // A full disk (or a removed file) must not stop the proxy, nor flood its
   // error log: report the first failure, then stay quiet.
   auto reported = std::make_shared<std::atomic<bool>>(false);
-  logger->set_error_handler([destination, reported](const std::string& message) {
-    if (!reported->exchange(true)) {
-      spdlog::error("access log {}: {} (further access-log errors are not reported)", destination,
-                    message);
+  for (size_t i = 0; i < log->writers_; ++i) {
+    char* buffer = log->buffers_.emplace_back(new char[kLineBuffer]).get();
+    std::shared_ptr<spdlog::sinks::sink> sink;
+    try {
+      if (destination == "stderr") {
+        const int fd = dup(STDERR_FILENO);
+        std::FILE* copy = fd < 0 ? nullptr : fdopen(fd, "a");
+        if (copy == nullptr) {
+          if (fd >= 0) close(fd);
+          *error = std::string("cannot duplicate stderr: ") + std::strerror(errno);
+          return nullptr;
+        }
+        log->stderr_copies_.push_back(copy);
+        setvbuf(copy, buffer, _IOFBF, kLineBuffer);
+        sink = std::make_shared<StderrSink>(copy);
+      } else {
+        spdlog::file_event_handlers handlers;
+        handlers.after_open = [buffer](const spdlog::filename_t&, std::FILE* file) {
+          setvbuf(file, buffer, _IOFBF, kLineBuffer);
+        };
+        sink = std::make_shared<FileSink>(destination, false, handlers);
+      }
+    } catch (const spdlog::spdlog_ex& e) {
+      *error = e.what();
+      return nullptr;
     }
-  });
-  logger->set_level(spdlog::level::info);
-  logger->flush_on(spdlog::level::info);
-  return std::unique_ptr<AccessLog>(new AccessLog(std::move(logger)));
+    auto logger = std::make_shared<spdlog::logger>("access", std::move(sink));
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z access %v");
+    logger->set_error_handler([destination, reported](const std::string& message) {
+      if (!reported->exchange(true)) {
+        spdlog::error("access log {}: {} (further access-log errors are not reported)", destination,
+                      message);
+      }
+    });
+    logger->set_level(spdlog::level::info);
+    logger->flush_on(spdlog::level::info);
+    log->loggers_.push_back(std::move(logger));
+  }
+  return log;
 }
 
-void AccessLog::Write(const AccessRecord& r) {
-  if (!logger_) return;
-  logger_->info("client={} identity={} method={} path=\"{}\" status={} bytes={} ms={:.3f} rule={}",
-                r.client, r.identity, r.method, r.path, r.status, r.bytes, r.milliseconds, r.rule);
+AccessLog::~AccessLog() {
+  loggers_.clear();
+  for (std::FILE* copy : stderr_copies_) std::fclose(copy);
+}
+
+void AccessLog::Write(size_t writer, const AccessRecord& r) {
+  if (loggers_.empty()) return;
+  loggers_[writer]->info(
+      "client={} identity={} method={} path=\"{}\" status={} bytes={} ms={:.3f} rule={}", r.client,
+      r.identity, r.method, r.path, r.status, r.bytes, r.milliseconds, r.rule);
 }
 
 }  // namespace tlsproxy::proxy

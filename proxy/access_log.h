@@ -2,14 +2,21 @@
 // identity, method, path (never the query, which can carry values), status,
 // response bytes, milliseconds, and the ACL rule that decided. Never a
 // password or an Authorization value: the record has no field for them.
-// Thread-safe: every worker writes through the same AccessLog.
+//
+// One writer per worker, each with its own spdlog logger, sink and FILE
+// (the file opened in append mode, or a duplicate of stderr), so workers
+// never take a shared lock to log. Each line is written and flushed with
+// one write(2) on an O_APPEND descriptor, so lines from different workers
+// do not interleave. Writer i is used only by worker i's thread.
 #pragma once
 
 #include <spdlog/logger.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 
@@ -29,15 +36,25 @@ struct AccessRecord {
 
 class AccessLog {
  public:
-  // `destination` is "stderr", "off" or a file path (appended to).
-  // Returns nullptr and sets `error` when the file cannot be opened.
-  static std::unique_ptr<AccessLog> Open(const std::string& destination, std::string* error);
+  // `destination` is "stderr", "off" or a file path (appended to), with
+  // `writers` writers (at least one). Returns nullptr and sets `error` when
+  // the file cannot be opened.
+  static std::unique_ptr<AccessLog> Open(const std::string& destination, size_t writers,
+                                         std::string* error);
+  ~AccessLog();
+  AccessLog(const AccessLog&) = delete;
+  AccessLog& operator=(const AccessLog&) = delete;
 
-  void Write(const AccessRecord& record);
+  size_t writers() const { return writers_; }
+  // `writer` < writers(); only one thread may use a given writer.
+  void Write(size_t writer, const AccessRecord& record);
 
  private:
-  explicit AccessLog(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
-  std::shared_ptr<spdlog::logger> logger_;  // null when "off"
+  explicit AccessLog(size_t writers) : writers_(writers) {}
+  size_t writers_;
+  std::vector<std::unique_ptr<char[]>> buffers_;          // the FILEs' buffers: must outlive them
+  std::vector<std::shared_ptr<spdlog::logger>> loggers_;  // empty when "off"
+  std::vector<std::FILE*> stderr_copies_;                 // closed by the destructor
 };
 
 }  // namespace tlsproxy::proxy

@@ -80,16 +80,16 @@ const http_parser_settings ClientConnection::kSettings = [] {
 
 void ClientConnection::Accept(Worker& worker, evutil_socket_t fd, const sockaddr* address,
                               int /*length*/) {
-  std::shared_ptr<const Runtime> runtime = worker.runtime();
+  const Runtime& runtime = *worker.runtime();
   if (worker.metrics().open_connections() >=
-      static_cast<int64_t>(runtime->config->max_connections)) {
+      static_cast<int64_t>(runtime.config->max_connections)) {
     // Full: refuse this one cleanly (a TCP close before any TLS byte) and
     // keep serving the connections already open.
     worker.metrics().CountRefusedConnection();
     evutil_closesocket(fd);
     return;
   }
-  SSL* ssl = runtime->tls->NewSsl();
+  SSL* ssl = runtime.tls->NewSsl();
   if (ssl == nullptr) {
     evutil_closesocket(fd);
     return;
@@ -105,22 +105,18 @@ void ClientConnection::Accept(Worker& worker, evutil_socket_t fd, const sockaddr
   }
   std::string ip;
   std::string peer = AddressText(address, &ip);
-  auto* connection = new ClientConnection(worker, std::move(runtime), bev, ip, peer);
+  auto* connection = new ClientConnection(worker, bev, ip, peer);
   worker.Add(connection);
 }
 
-ClientConnection::ClientConnection(Worker& worker, std::shared_ptr<const Runtime> runtime,
-                                   bufferevent* bev, std::string peer_ip, std::string peer)
-    : worker_(worker),
-      runtime_(std::move(runtime)),
-      bev_(bev),
-      peer_ip_(std::move(peer_ip)),
-      peer_(std::move(peer)) {
+ClientConnection::ClientConnection(Worker& worker, bufferevent* bev, std::string peer_ip,
+                                   std::string peer)
+    : worker_(worker), bev_(bev), peer_ip_(std::move(peer_ip)), peer_(std::move(peer)) {
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
   bufferevent_setcb(bev_, &ClientConnection::OnRead, nullptr, &ClientConnection::OnEvent, this);
   handshake_deadline_ = evtimer_new(worker.base(), &ClientConnection::OnHandshakeDeadline, this);
-  const timeval deadline = {static_cast<time_t>(runtime_->config->timeouts.handshake), 0};
+  const timeval deadline = {static_cast<time_t>(worker.runtime()->config->timeouts.handshake), 0};
   if (handshake_deadline_ != nullptr) evtimer_add(handshake_deadline_, &deadline);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
 }
@@ -145,14 +141,14 @@ void ClientConnection::OnHandshakeDone() {
   cert_user_ = TlsContext::VerifiedClientName(bufferevent_openssl_get_ssl(bev_));
   state_ = State::kReadingRequest;
   ResetRequest();
-  SetReadTimeout(runtime_->config->timeouts.idle);
+  SetReadTimeout(worker_.runtime()->config->timeouts.idle);
   ParseInput();
 }
 
 // ---- Reading a request -----------------------------------------------------
 
 void ClientConnection::ResetRequest() {
-  runtime_ = worker_.runtime();  // a reload applies from the next request on
+  runtime_.reset();  // an idle connection keeps no Runtime alive
   http_parser_pause(&parser_, 0);
   reading_message_ = false;
   head_ = RequestHead{};
@@ -174,6 +170,9 @@ void ClientConnection::ResetRequest() {
 
 void ClientConnection::ParseInput() {
   evbuffer* input = bufferevent_get_input(bev_);
+  // A request uses the Runtime in force when its first byte is read, to its
+  // end: a reload applies from the next request on.
+  if (!runtime_ && evbuffer_get_length(input) > 0) runtime_ = worker_.runtime();
   while (state_ == State::kReadingRequest && evbuffer_get_length(input) > 0) {
     evbuffer_iovec chunk;
     evbuffer_peek(input, -1, nullptr, &chunk, 1);
@@ -503,7 +502,7 @@ std::string ClientConnection::BuildUpstreamRequest(const acl::RequestTarget& tar
 void ClientConnection::OnResponseHead(const ResponseHead& head, bool has_body,
                                       const std::string* content_length) {
   status_ = head.status;
-  worker_.metrics().ObserveUpstreamLatency(
+  worker_.stats().ObserveUpstreamLatency(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - forwarded_).count());
   if (worker_.draining()) keep_alive_ = false;
   std::string out;
@@ -652,7 +651,7 @@ void ClientConnection::FinishRequest() {
   if (!keep_alive_) return CloseAfterFlush();
   state_ = State::kReadingRequest;
   ResetRequest();
-  SetReadTimeout(runtime_->config->timeouts.idle);
+  SetReadTimeout(worker_.runtime()->config->timeouts.idle);
   // Reading stays enabled while a request is forwarded (a client that goes
   // away must end its watch); enabling again would re-add the event.
   if (!(bufferevent_get_enabled(bev_) & EV_READ)) bufferevent_enable(bev_, EV_READ);
@@ -673,9 +672,8 @@ void ClientConnection::LogAccess() {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   if (!head_.method.empty()) {
-    worker_.metrics().CountRequest(acl::Acl::IsReadMethod(head_.method) ? "read" : "write",
-                                   status_);
-    worker_.metrics().ObserveRequestLatency(seconds);
+    worker_.stats().CountRequest(acl::Acl::IsReadMethod(head_.method) ? "read" : "write", status_);
+    worker_.stats().ObserveRequestLatency(seconds);
   }
   AccessRecord record;
   record.client = peer_;
@@ -686,7 +684,7 @@ void ClientConnection::LogAccess() {
   record.bytes = bytes_sent_;
   record.milliseconds = seconds * 1000;
   record.rule = rule_;
-  runtime_->access_log->Write(record);
+  runtime_->access_log->Write(static_cast<size_t>(worker_.index()), record);
 }
 
 void ClientConnection::CloseAfterFlush() {

@@ -16,9 +16,11 @@
 //   FinishRequest  one access-log line; next request or close.
 // Nothing is forwarded unless the ACL allowed exactly the target forwarded.
 //
-// Each request uses the Runtime (config, ACL, accounts) current when it
-// starts, so a reload applies from the next request on a kept-alive
-// connection and never changes a request half way.
+// Each request uses the Runtime (config, ACL, accounts) current when its
+// first byte is read, so a reload applies from the next request on a
+// kept-alive connection and never changes a request half way. Between
+// requests the connection holds no Runtime, so an idle connection never
+// keeps an old one (and its access-log file) alive.
 //
 // Lifetime: owned by its Worker's connection set; it destroys itself through
 // ScheduleDestroy(), which runs from the event loop, never from inside a
@@ -63,8 +65,7 @@ class ClientConnection : private UpstreamExchange::Delegate {
   enum class State { kHandshaking, kReadingRequest, kForwarding, kClosing, kClosed };
   enum class BodyFraming { kNone, kLength, kChunked, kUntilClose };
 
-  ClientConnection(Worker& worker, std::shared_ptr<const Runtime> runtime, bufferevent* bev,
-                   std::string peer_ip, std::string peer);
+  ClientConnection(Worker& worker, bufferevent* bev, std::string peer_ip, std::string peer);
 
   // Request phases.
   void OnHandshakeDone();
@@ -124,7 +125,7 @@ class ClientConnection : private UpstreamExchange::Delegate {
   bool CountHeadBytes(size_t length);
 
   Worker& worker_;
-  std::shared_ptr<const Runtime> runtime_;
+  std::shared_ptr<const Runtime> runtime_;  // set from a request's first byte to its end
   bufferevent* bev_;
   event* resume_event_ = nullptr;
   // The whole handshake must end within timeouts.handshake (a read timeout

@@ -19,8 +19,9 @@ using tlsproxy::proxy::CommandLine;
 using tlsproxy::proxy::Runtime;
 
 void SetUpLogging(const std::string& level) {
+  // Every thread logs through it: the sink must be the thread-safe one.
   auto logger = std::make_shared<spdlog::logger>("etcd-tlsproxy",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_st>());
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);
@@ -61,7 +62,7 @@ int Serve(const std::string& path) {
   RaiseDescriptorLimit();
   std::string error;
   std::unique_ptr<tlsproxy::proxy::Server> server =
-      tlsproxy::proxy::Server::Create(path, runtime, &error);
+      tlsproxy::proxy::Server::Create(path, std::move(runtime), &error);
   if (!server) {
     spdlog::critical("{}: {}", path, error);
     return 1;

@@ -46,36 +46,58 @@ void Gauge(std::string* out, const char* suffix, const char* help, double value)
   *out += name + " " + Number(value) + "\n";
 }
 
+// One writer: a relaxed load and store is enough, and costs no locked
+// instruction on the request path.
+template <typename T>
+void Bump(std::atomic<T>& value, T by) {
+  value.store(value.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
 }  // namespace
 
-const std::vector<double>& Histogram::Bounds() {
-  static const std::vector<double> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                              0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
+const std::array<double, Histogram::kBuckets>& Histogram::Bounds() {
+  static const std::array<double, kBuckets> kBounds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
   return kBounds;
 }
 
 void Histogram::Observe(double seconds) {
   const auto& bounds = Bounds();
-  for (size_t i = 0; i < bounds.size(); ++i) {
-    if (seconds <= bounds[i]) ++counts_[i];
+  for (size_t i = 0; i < kBuckets; ++i) {
+    if (seconds <= bounds[i]) Bump<uint64_t>(counts_[i], 1);
   }
-  ++count_;
-  sum_ += seconds;
+  Bump<uint64_t>(count_, 1);
+  Bump(sum_, seconds);
 }
 
-void Histogram::Render(const std::string& name, std::string* out) const {
+void Histogram::Snapshot::Add(const Histogram& histogram) {
+  for (size_t i = 0; i < kBuckets; ++i) {
+    counts[i] += histogram.counts_[i].load(std::memory_order_relaxed);
+  }
+  count += histogram.count_.load(std::memory_order_relaxed);
+  sum += histogram.sum_.load(std::memory_order_relaxed);
+}
+
+void Histogram::Snapshot::Render(const std::string& name, std::string* out) const {
   const auto& bounds = Bounds();
-  for (size_t i = 0; i < bounds.size(); ++i) {
-    *out += name + "_bucket{le=\"" + Number(bounds[i]) + "\"} " + std::to_string(counts_[i]) + "\n";
+  for (size_t i = 0; i < kBuckets; ++i) {
+    *out += name + "_bucket{le=\"" + Number(bounds[i]) + "\"} " + std::to_string(counts[i]) + "\n";
   }
-  *out += name + "_bucket{le=\"+Inf\"} " + std::to_string(count_) + "\n";
-  *out += name + "_sum " + Number(sum_) + "\n";
-  *out += name + "_count " + std::to_string(count_) + "\n";
+  *out += name + "_bucket{le=\"+Inf\"} " + std::to_string(count) + "\n";
+  *out += name + "_sum " + Number(sum) + "\n";
+  *out += name + "_count " + std::to_string(count) + "\n";
 }
 
-void Metrics::CountRequest(std::string_view method_class, int status) {
+void WorkerStats::CountRequest(std::string_view method_class, int status) {
+  const size_t is_write = method_class == "write" ? 1 : 0;
+  const int slot = status >= 100 && status < kStatuses ? status : 0;
+  Bump<uint64_t>(requests_[is_write][static_cast<size_t>(slot)], 1);
+}
+
+WorkerStats& Metrics::AddWorker() {
   std::lock_guard<std::mutex> lock(mutex_);
-  ++requests_[{std::string(method_class), status}];
+  workers_.push_back(std::make_unique<WorkerStats>());
+  return *workers_.back();
 }
 
 void Metrics::CountAclDenial(const std::string& rule) {
@@ -103,24 +125,28 @@ void Metrics::CountReload(bool ok) {
   ++reloads_[ok ? "success" : "failure"];
 }
 
-void Metrics::ObserveUpstreamLatency(double seconds) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  upstream_latency_.Observe(seconds);
-}
-
-void Metrics::ObserveRequestLatency(double seconds) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  request_latency_.Observe(seconds);
-}
-
 std::string Metrics::Render() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
   const std::string requests = std::string(kPrefix) + "requests_total";
   Header(&out, requests, "counter", "Requests answered, by method class and status.");
-  for (const auto& [key, count] : requests_) {
-    out += requests + "{method_class=\"" + key.first + "\",status=\"" + std::to_string(key.second) +
-           "\"} " + std::to_string(count) + "\n";
+  Histogram::Snapshot upstream_latency;
+  Histogram::Snapshot request_latency;
+  for (size_t is_write = 0; is_write < 2; ++is_write) {
+    for (int status = 0; status < WorkerStats::kStatuses; ++status) {
+      uint64_t count = 0;
+      for (const auto& worker : workers_) {
+        count += worker->requests_[is_write][static_cast<size_t>(status)].load(
+            std::memory_order_relaxed);
+      }
+      if (count == 0) continue;
+      out += requests + "{method_class=\"" + (is_write ? "write" : "read") + "\",status=\"" +
+             std::to_string(status) + "\"} " + std::to_string(count) + "\n";
+    }
+  }
+  for (const auto& worker : workers_) {
+    upstream_latency.Add(worker->upstream_latency_);
+    request_latency.Add(worker->request_latency_);
   }
   Counter(&out, "acl_denials_total", "rule", "Requests refused by the ACL, by deciding rule.",
           acl_denials_);
@@ -130,10 +156,10 @@ std::string Metrics::Render() const {
           upstream_errors_);
   const std::string upstream = std::string(kPrefix) + "upstream_latency_seconds";
   Header(&out, upstream, "histogram", "Time from forwarding a request to etcd's response head.");
-  upstream_latency_.Render(upstream, &out);
+  upstream_latency.Render(upstream, &out);
   const std::string total = std::string(kPrefix) + "request_duration_seconds";
   Header(&out, total, "histogram", "Time from a request's first byte to its last response byte.");
-  request_latency_.Render(total, &out);
+  request_latency.Render(total, &out);
   Gauge(&out, "client_connections", "Open client connections.",
         static_cast<double>(open_connections_));
   const std::string refused = std::string(kPrefix) + "refused_connections_total";

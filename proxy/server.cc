@@ -5,15 +5,6 @@
 #include <spdlog/spdlog.h>
 
 namespace tlsproxy::proxy {
-namespace {
-
-size_t WorkerCount(const config::Config& config) {
-  if (config.workers != 0) return config.workers;
-  const unsigned cores = std::thread::hardware_concurrency();
-  return cores == 0 ? 1 : cores;
-}
-
-}  // namespace
 
 std::unique_ptr<Server> Server::Create(std::string config_path,
                                        std::shared_ptr<const Runtime> runtime, std::string* error) {
@@ -32,7 +23,7 @@ std::unique_ptr<Server> Server::Create(std::string config_path,
   event* stopped = server->worker_stopped_.get();
   for (size_t i = 0; i < WorkerCount(config); ++i) {
     auto worker = Worker::Create(
-        static_cast<int>(i), server->runtime_, server->metrics_,
+        static_cast<int>(i), runtime, server->metrics_,
         [stopped, count = &server->stopped_workers_] {
           ++*count;
           event_active(stopped, EV_TIMEOUT, 0);
@@ -71,8 +62,7 @@ Server::~Server() {
 }
 
 int Server::Run() {
-  const std::shared_ptr<const Runtime> runtime = runtime_.Get();
-  spdlog::info("forwarding to {} with {} worker(s)", runtime->config->upstream.text,
+  spdlog::info("forwarding to {} with {} worker(s)", runtime_->config->upstream.text,
                workers_.size());
   for (auto& worker : workers_) {
     threads_.emplace_back([w = worker.get()] { w->Run(); });
@@ -86,7 +76,7 @@ int Server::Run() {
 }
 
 bool Server::Reload() {
-  Runtime::Result built = Runtime::Build(config_path_);
+  Runtime::Result built = Runtime::Build(config_path_, runtime_.get());
   if (!built.runtime) {
     for (const auto& problem : built.errors) {
       spdlog::error("reload refused, old configuration stays in force: {}: {}", config_path_,
@@ -95,15 +85,21 @@ bool Server::Reload() {
     metrics_.CountReload(false);
     return false;
   }
-  const config::Config& old_config = *runtime_.Get()->config;
+  const config::Config& old_config = *runtime_->config;
   const config::Config& new_config = *built.runtime->config;
   if (new_config.upstream.text != old_config.upstream.text ||
       new_config.workers != old_config.workers) {
     spdlog::warn("reload: upstream and workers changes take effect at the next restart");
   }
+  if (!built.runtime->tls->SharesSessionsWith(*runtime_->tls)) {
+    spdlog::info(
+        "reload: client certificate verification changed (tls.client_ca, tls.crl or "
+        "tls.require_client_cert): TLS sessions from before the reload need a full handshake");
+  }
   spdlog::default_logger()->set_level(spdlog::level::from_str(new_config.log.level));
   metrics_.SetCertificateExpiry(built.runtime->tls->NotAfter());
-  runtime_.Set(std::move(built.runtime));
+  runtime_ = std::move(built.runtime);
+  for (auto& worker : workers_) worker->SetRuntime(runtime_);
   metrics_.CountReload(true);
   spdlog::info("reloaded {}", config_path_);
   return true;
@@ -113,7 +109,7 @@ void Server::StartDrain() {
   if (draining_) return;
   draining_ = true;
   if (admin_) admin_->SetReady(false);
-  const size_t seconds = runtime_.Get()->config->drain_timeout_seconds;
+  const size_t seconds = runtime_->config->drain_timeout_seconds;
   spdlog::info("draining for up to {} s", seconds);
   for (auto& worker : workers_) worker->RequestDrain(seconds);
 }

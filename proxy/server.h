@@ -11,7 +11,9 @@
 // SIGHUP rebuilds the Runtime from the config file; only a fully valid new
 // set replaces the old one, which then serves new connections and the next
 // request on kept-alive ones. Requests in flight keep the set they began
-// with. `listen`, `upstream` and `workers` changes need a restart.
+// with; an old set is released (its access log closed) when the last of
+// them ends. What must outlive a reload is carried into the new set (see
+// Runtime::Build). `listen`, `upstream` and `workers` changes need a restart.
 #pragma once
 
 #include <event2/event.h>
@@ -54,7 +56,7 @@ class Server {
 
   std::unique_ptr<event_base, EventBaseDeleter> base_;
   std::string config_path_;
-  SharedRuntime runtime_;
+  std::shared_ptr<const Runtime> runtime_;  // the set in force; main thread only
   Metrics metrics_;
   std::unique_ptr<AdminServer> admin_;
   std::vector<std::unique_ptr<event, EventDeleter>> signals_;

@@ -8,23 +8,31 @@
 namespace tlsproxy::proxy {
 namespace {
 
-int g_ex_index = -1;
+using Reference = std::shared_ptr<SessionTickets>;
+
+// OpenSSL calls this when it frees an SSL_CTX: drop that context's reference.
+void FreeReference(void* /*parent*/, void* pointer, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<Reference*>(pointer);
+}
+
+int ExIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, &FreeReference);
+  return index;
+}
 
 }  // namespace
 
-void SessionTickets::Install(SSL_CTX* ctx, SessionTickets* tickets) {
-  static std::once_flag once;
-  std::call_once(
-      once, [] { g_ex_index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr); });
-  SSL_CTX_set_ex_data(ctx, g_ex_index, tickets);
+void SessionTickets::Install(SSL_CTX* ctx, std::shared_ptr<SessionTickets> tickets) {
+  SSL_CTX_set_ex_data(ctx, ExIndex(), new Reference(std::move(tickets)));
   SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, &SessionTickets::Callback);
 }
 
 int SessionTickets::Callback(SSL* ssl, unsigned char name[16], unsigned char iv[16],
                              EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt) {
-  auto* self = static_cast<SessionTickets*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), g_ex_index));
-  if (self == nullptr) return -1;
-  return encrypt ? self->Encrypt(name, iv, cipher, mac) : self->Decrypt(name, iv, cipher, mac);
+  auto* reference = static_cast<Reference*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ExIndex()));
+  if (reference == nullptr || !*reference) return -1;
+  SessionTickets& self = **reference;
+  return encrypt ? self.Encrypt(name, iv, cipher, mac) : self.Decrypt(name, iv, cipher, mac);
 }
 
 bool SessionTickets::Fresh(Key* key) {

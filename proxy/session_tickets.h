@@ -7,6 +7,12 @@
 // current key (TLS 1.3 tickets are single-use for OpenSSL clients). Keys live
 // only in memory and are shared by every worker through the SSL_CTX they are
 // installed on. Thread-safe.
+//
+// Lifetime: one SessionTickets serves every SSL_CTX the process builds while
+// client verification stays the same (see TlsContext::Create), so a reload
+// keeps every client's ticket valid. Each SSL_CTX it is installed on holds a
+// reference, released only when OpenSSL frees that SSL_CTX (after its last
+// connection), so the keys always outlive the contexts that use them.
 #pragma once
 
 #include <openssl/evp.h>
@@ -14,6 +20,7 @@
 
 #include <array>
 #include <chrono>
+#include <memory>
 #include <mutex>
 
 namespace tlsproxy::proxy {
@@ -22,8 +29,9 @@ class SessionTickets {
  public:
   static constexpr std::chrono::hours kRotation{1};
 
-  // Installs the ticket callback on `ctx`; `tickets` must outlive `ctx`.
-  static void Install(SSL_CTX* ctx, SessionTickets* tickets);
+  // Installs the ticket callback on `ctx`, which keeps `tickets` alive
+  // until OpenSSL frees it.
+  static void Install(SSL_CTX* ctx, std::shared_ptr<SessionTickets> tickets);
 
  private:
   struct Key {

@@ -4,6 +4,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <fstream>
+#include <iterator>
+
 namespace tlsproxy::proxy {
 namespace {
 
@@ -33,8 +36,6 @@ SslCtxPtr NewBaseContext() {
   SSL_CTX_set_options(
       ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
-  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);
-  SSL_CTX_sess_set_cache_size(ctx.get(), 20000);
   SSL_CTX_set_timeout(ctx.get(), 3600);
   static const unsigned char kSessionId[] = "etcd-tlsproxy";
   SSL_CTX_set_session_id_context(ctx.get(), kSessionId, sizeof kSessionId - 1);
@@ -91,9 +92,28 @@ void LoadClientVerification(SSL_CTX* ctx, const config::TlsSettings& tls,
   X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
 }
 
+// A digest of everything a client certificate's verification depends on:
+// the CA and CRL files' contents and whether a certificate is required.
+std::string VerificationDigest(const config::TlsSettings& tls) {
+  std::string material = tls.require_client_cert ? "required\n" : "optional\n";
+  for (const std::string* path : {&tls.client_ca_file, &tls.crl_file}) {
+    std::ifstream file(*path, std::ios::binary);
+    material += std::to_string(path->size()) + ":" + *path + "\n";
+    material.append(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    material += "\n";
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(material.data(), material.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    return material;  // still a faithful key, only longer
+  }
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
 }  // namespace
 
-TlsContext::Result TlsContext::Create(const config::TlsSettings& settings) {
+TlsContext::Result TlsContext::Create(const config::TlsSettings& settings,
+                                      const TlsContext* previous) {
   Result result;
   SslCtxPtr ctx = NewBaseContext();
   if (!ctx) {
@@ -102,11 +122,18 @@ TlsContext::Result TlsContext::Create(const config::TlsSettings& settings) {
   }
   LoadServerIdentity(ctx.get(), settings, result.errors);
   LoadClientVerification(ctx.get(), settings, result.errors);
-  if (result.errors.empty()) {
-    auto* context = new TlsContext(std::move(ctx));
-    SessionTickets::Install(context->ctx_.get(), context->tickets_.get());
-    result.context = std::shared_ptr<const TlsContext>(context);
+  if (!result.errors.empty()) return result;
+  std::shared_ptr<TlsContext> context(new TlsContext(std::move(ctx), VerificationDigest(settings)));
+  if (previous != nullptr && previous->verification_ == context->verification_) {
+    context->tickets_ = previous->tickets_;
+    context->sessions_ = previous->sessions_;
+  } else {
+    context->tickets_ = std::make_shared<SessionTickets>();
+    context->sessions_ = std::make_shared<SessionCache>();
   }
+  SessionTickets::Install(context->ctx_.get(), context->tickets_);
+  SessionCache::Install(context->ctx_.get(), context->sessions_);
+  result.context = std::move(context);
   return result;
 }
 

@@ -6,6 +6,14 @@
 // CRL file) as a config::ConfigError naming the key and line, so `--check`
 // and start-up say the same thing. The context is immutable once built and is
 // shared by every connection.
+//
+// Resumption across reloads: a context built with `previous` shares its
+// session-ticket keys and session cache when client verification is the
+// same (same client_ca and CRL contents, same require_client_cert), so
+// clients resume after a SIGHUP. When verification changed, a resumed
+// session would skip the new checks (a certificate just revoked would still
+// be accepted), so the new context starts with fresh keys and an empty
+// cache.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -17,6 +25,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "proxy/session_cache.h"
 #include "proxy/session_tickets.h"
 
 namespace tlsproxy::proxy {
@@ -32,7 +41,10 @@ class TlsContext {
     std::shared_ptr<const TlsContext> context;  // set when errors is empty
     std::vector<config::ConfigError> errors;
   };
-  static Result Create(const config::TlsSettings& settings);
+  static Result Create(const config::TlsSettings& settings, const TlsContext* previous = nullptr);
+
+  // Whether this context resumes sessions made under `other`.
+  bool SharesSessionsWith(const TlsContext& other) const { return tickets_ == other.tickets_; }
 
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
@@ -51,10 +63,13 @@ class TlsContext {
   static std::optional<std::string> VerifiedClientName(SSL* ssl);
 
  private:
-  explicit TlsContext(SslCtxPtr ctx) : ctx_(std::move(ctx)) {}
-  // Declared before ctx_ so it outlives the SSL_CTX that points at it.
-  std::unique_ptr<SessionTickets> tickets_ = std::make_unique<SessionTickets>();
+  TlsContext(SslCtxPtr ctx, std::string verification)
+      : ctx_(std::move(ctx)), verification_(std::move(verification)) {}
   SslCtxPtr ctx_;
+  std::string verification_;  // digest of what client verification depends on
+  // Also held by ctx_ (and so by every SSL made from it) until OpenSSL frees it.
+  std::shared_ptr<SessionTickets> tickets_;
+  std::shared_ptr<SessionCache> sessions_;
 };
 
 }  // namespace tlsproxy::proxy

@@ -74,17 +74,17 @@ event_base* NewEventBase() {
 
 }  // namespace
 
-std::unique_ptr<Worker> Worker::Create(int index, SharedRuntime& shared, Metrics& metrics,
-                                       std::function<void()> on_stopped, std::string* error) {
-  std::unique_ptr<Worker> worker(new Worker(index, shared, metrics));
+std::unique_ptr<Worker> Worker::Create(int index, std::shared_ptr<const Runtime> runtime,
+                                       Metrics& metrics, std::function<void()> on_stopped,
+                                       std::string* error) {
+  std::unique_ptr<Worker> worker(new Worker(index, std::move(runtime), metrics));
   worker->on_stopped_ = std::move(on_stopped);
   worker->base_.reset(NewEventBase());
   if (!worker->base_) {
     *error = "cannot create event loop";
     return nullptr;
   }
-  const std::shared_ptr<const Runtime> runtime = shared.Get();
-  const config::Config& config = *runtime->config;
+  const config::Config& config = *worker->runtime_->config;
   sockaddr_storage upstream;
   socklen_t upstream_length = 0;
   if (!UpstreamPool::Resolve(config.upstream.host, config.upstream.port, &upstream,
@@ -96,15 +96,15 @@ std::unique_ptr<Worker> Worker::Create(int index, SharedRuntime& shared, Metrics
   for (const config::HostPort& address : config.listen) {
     if (!worker->Listen(address, error)) return nullptr;
   }
-  worker->drain_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (worker->drain_fd_ < 0) {
+  worker->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (worker->wake_fd_ < 0) {
     *error = std::string("cannot create eventfd: ") + std::strerror(errno);
     return nullptr;
   }
-  worker->drain_request_.reset(event_new(worker->base(), worker->drain_fd_, EV_READ | EV_PERSIST,
-                                         &Worker::OnDrainRequested, worker.get()));
-  if (!worker->drain_request_ || event_add(worker->drain_request_.get(), nullptr) != 0) {
-    *error = "cannot watch the drain eventfd";
+  worker->wake_event_.reset(event_new(worker->base(), worker->wake_fd_, EV_READ | EV_PERSIST,
+                                      &Worker::OnWake, worker.get()));
+  if (!worker->wake_event_ || event_add(worker->wake_event_.get(), nullptr) != 0) {
+    *error = "cannot watch the worker's eventfd";
     return nullptr;
   }
   return worker;
@@ -115,10 +115,10 @@ Worker::~Worker() {
   draining_ = false;
   while (!connections_.empty()) delete *connections_.begin();
   listeners_.clear();
-  drain_request_.reset();
+  wake_event_.reset();
   drain_timer_.reset();
   pool_.reset();
-  if (drain_fd_ >= 0) close(drain_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
 }
 
 bool Worker::Listen(const config::HostPort& address, std::string* error) {
@@ -159,16 +159,37 @@ void Worker::Run() {
 
 void Worker::RequestDrain(size_t timeout_seconds) {
   drain_timeout_seconds_ = timeout_seconds;
-  // The worker's loop has no locks: wake it through its eventfd. A write can
-  // only fail if the counter is full, and then a wake-up is pending anyway.
-  const uint64_t one = 1;
-  [[maybe_unused]] const ssize_t written = write(drain_fd_, &one, sizeof one);
+  drain_requested_ = true;
+  Wake();
 }
 
-void Worker::OnDrainRequested(evutil_socket_t fd, short, void* self) {
+void Worker::SetRuntime(std::shared_ptr<const Runtime> runtime) {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    next_runtime_ = std::move(runtime);
+  }
+  Wake();
+}
+
+// A write can only fail if the eventfd's counter is full, and then a
+// wake-up is pending anyway.
+void Worker::Wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t written = write(wake_fd_, &one, sizeof one);
+}
+
+void Worker::OnWake(evutil_socket_t fd, short, void* context) {
+  auto* self = static_cast<Worker*>(context);
   uint64_t count = 0;
   [[maybe_unused]] const ssize_t got = read(fd, &count, sizeof count);
-  static_cast<Worker*>(self)->StartDrain();
+  std::shared_ptr<const Runtime> next;
+  {
+    std::lock_guard<std::mutex> lock(self->mailbox_mutex_);
+    next.swap(self->next_runtime_);
+  }
+  // The old Runtime is released here unless a request still holds it.
+  if (next) self->runtime_ = std::move(next);
+  if (self->drain_requested_) self->StartDrain();
 }
 
 void Worker::StartDrain() {

@@ -1,11 +1,17 @@
 // One event loop serving client connections: its own listening sockets
 // (SO_REUSEPORT, so the kernel spreads new connections over the workers),
 // its own upstream connection pool and its own set of connections. Workers
-// share only immutable state (the current Runtime, read through
-// SharedRuntime) and the thread-safe Metrics.
+// share only immutable state (the Runtime) and the thread-safe Metrics.
+//
+// Each worker keeps its own reference to the Runtime in force, so taking it
+// for a request needs no lock: SetRuntime() (a reload, on the main thread)
+// hands a new one over through the worker's eventfd, and the worker's
+// thread installs it. The old one is released when the last request that
+// holds it ends.
 //
 // Create() binds before returning, on the caller's thread; Run() is the
-// thread's body; RequestDrain() may be called from any thread.
+// thread's body; RequestDrain() and SetRuntime() may be called from any
+// thread; everything else runs on the worker's thread.
 #pragma once
 
 #include <event2/event.h>
@@ -37,30 +43,12 @@ struct EventDeleter {
   void operator()(event* ev) const { event_free(ev); }
 };
 
-// The Runtime in force. Reload replaces it; each request takes a reference
-// when it starts and keeps that set to its end.
-class SharedRuntime {
- public:
-  explicit SharedRuntime(std::shared_ptr<const Runtime> runtime) : runtime_(std::move(runtime)) {}
-  std::shared_ptr<const Runtime> Get() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return runtime_;
-  }
-  void Set(std::shared_ptr<const Runtime> runtime) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    runtime_ = std::move(runtime);
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const Runtime> runtime_;
-};
-
 class Worker {
  public:
   // `on_stopped` runs on the worker's thread when its loop has ended.
-  static std::unique_ptr<Worker> Create(int index, SharedRuntime& runtime, Metrics& metrics,
-                                        std::function<void()> on_stopped, std::string* error);
+  static std::unique_ptr<Worker> Create(int index, std::shared_ptr<const Runtime> runtime,
+                                        Metrics& metrics, std::function<void()> on_stopped,
+                                        std::string* error);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -69,11 +57,16 @@ class Worker {
   // Thread-safe: stop accepting, drain, end the loop when the last
   // connection has gone or `timeout_seconds` have passed.
   void RequestDrain(size_t timeout_seconds);
+  // Thread-safe: the Runtime for requests that start from now on.
+  void SetRuntime(std::shared_ptr<const Runtime> runtime);
 
+  int index() const { return index_; }
   event_base* base() const { return base_.get(); }
-  std::shared_ptr<const Runtime> runtime() const { return runtime_.Get(); }
+  // The Runtime in force; copy the pointer to keep it for a request.
+  const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
   UpstreamPool& pool() { return *pool_; }
   Metrics& metrics() { return metrics_; }
+  WorkerStats& stats() { return stats_; }
   bool draining() const { return draining_; }
 
   // Connections register themselves on creation and leave on destruction.
@@ -81,25 +74,35 @@ class Worker {
   void Remove(ClientConnection* connection);
 
  private:
-  Worker(int index, SharedRuntime& runtime, Metrics& metrics)
-      : index_(index), runtime_(runtime), metrics_(metrics) {}
+  Worker(int index, std::shared_ptr<const Runtime> runtime, Metrics& metrics)
+      : index_(index),
+        runtime_(std::move(runtime)),
+        metrics_(metrics),
+        stats_(metrics.AddWorker()) {}
   bool Listen(const config::HostPort& address, std::string* error);
   void StartDrain();
+  void Wake();
 
   static void OnAccept(evconnlistener* listener, evutil_socket_t fd, sockaddr* address, int length,
                        void* self);
-  static void OnDrainRequested(evutil_socket_t, short, void* self);
+  static void OnWake(evutil_socket_t, short, void* self);
   static void OnDrainTimeout(evutil_socket_t, short, void* self);
 
   const int index_;
-  SharedRuntime& runtime_;
+  std::shared_ptr<const Runtime> runtime_;
   Metrics& metrics_;
+  WorkerStats& stats_;
   std::function<void()> on_stopped_;
   std::unique_ptr<event_base, EventBaseDeleter> base_;
   std::unique_ptr<UpstreamPool> pool_;
   std::vector<std::unique_ptr<evconnlistener, ListenerDeleter>> listeners_;
-  int drain_fd_ = -1;  // eventfd: RequestDrain() from another thread wakes the loop
-  std::unique_ptr<event, EventDeleter> drain_request_;
+  // Other threads wake the loop through this eventfd (its loop has no locks)
+  // after leaving a request in the mailbox below.
+  int wake_fd_ = -1;
+  std::unique_ptr<event, EventDeleter> wake_event_;
+  std::mutex mailbox_mutex_;
+  std::shared_ptr<const Runtime> next_runtime_;  // guarded by mailbox_mutex_
+  std::atomic<bool> drain_requested_{false};
   std::unique_ptr<event, EventDeleter> drain_timer_;
   std::atomic<size_t> drain_timeout_seconds_{10};
   std::unordered_set<ClientConnection*> connections_;

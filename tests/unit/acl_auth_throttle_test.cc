@@ -31,6 +31,21 @@ TEST(AuthThrottle, BlocksAnAddressAfterTooManyFailures) {
   EXPECT_EQ(throttle.RetryAfter("10.0.0.2", t0), 0u);
 }
 
+// A reload hands the same throttle new settings: running back-offs and
+// counts stay, the new limits apply to what is counted from then on.
+TEST(AuthThrottle, NewSettingsKeepRunningBackOffsAndCounts) {
+  AuthThrottle throttle(Settings(3, 60, 30));
+  const auto t0 = AuthThrottle::Clock::now();
+  for (int i = 0; i < 3; ++i) throttle.RecordFailure("blocked", t0);
+  throttle.RecordFailure("counting", t0);
+  throttle.SetSettings(Settings(2, 60, 100));
+  EXPECT_EQ(throttle.RetryAfter("blocked", t0 + seconds(1)), 29u);
+  EXPECT_TRUE(throttle.RecordFailure("counting", t0 + seconds(1)));  // second of two
+  EXPECT_EQ(throttle.RetryAfter("counting", t0 + seconds(1)), 100u);
+  throttle.SetSettings(Settings(0, 60, 100));  // turned off: nobody waits
+  EXPECT_EQ(throttle.RetryAfter("counting", t0 + seconds(1)), 0u);
+}
+
 TEST(AuthThrottle, FailuresOutsideTheWindowDoNotAddUp) {
   AuthThrottle throttle(Settings(3, 10, 30));
   const auto t0 = AuthThrottle::Clock::now();
