@@ -225,7 +225,6 @@ int SecondDocumentLine(const std::string& yaml_text) {
 
 class Validator {
  public:
-  explicit Validator(std::string source_path) { config_.source_path = std::move(source_path); }
   // Validates `yaml_text`; call once.
   LoadResult Run(const std::string& yaml_text);
 
@@ -773,10 +772,10 @@ LoadResult LoadConfigFile(const std::string& path) {
   ::close(fd);
   if (got < 0) return fail(std::strerror(read_errno));
   if (text.size() > kMaxConfigFileBytes) return fail("larger than 16 MiB");
-  return Validator(path).Run(text);
+  return Validator().Run(text);
 }
 
-LoadResult ParseConfig(const std::string& yaml_text) { return Validator("").Run(yaml_text); }
+LoadResult ParseConfig(const std::string& yaml_text) { return Validator().Run(yaml_text); }
 
 bool IsSupportedPasswordHash(const std::string& hash) {
   // Alphabets and lengths as produced by htpasswd, openssl passwd and

@@ -66,7 +66,7 @@ struct LogSettings {
 // idle connections, a hung etcd). Watches have no upstream read timeout.
 struct Timeouts {
   std::size_t handshake = 10;          // TLS handshake
-  std::size_t request_headers = 60;    // from a request's first byte to the end of its head
+  std::size_t request_headers = 60;    // from a request's first byte to its last (head and body)
   std::size_t idle = 3600;             // a kept-alive connection with no request (nginx used 3600)
   std::size_t upstream_connect = 5;    // connecting to etcd: 504 past it
   std::size_t upstream_response = 60;  // etcd's response head, non-watch requests: 504 past it
@@ -108,7 +108,6 @@ struct Config {
   std::size_t workers = 0;
   // On SIGTERM/SIGINT, how long requests in flight may take to finish.
   std::size_t drain_timeout_seconds = 10;
-  std::string source_path;  // the file it came from (empty when parsed from text)
 };
 
 struct LoadResult {

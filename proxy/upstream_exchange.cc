@@ -14,7 +14,6 @@ UpstreamExchange* Self(http_parser* parser) { return static_cast<UpstreamExchang
 
 const http_parser_settings UpstreamExchange::kSettings = [] {
   http_parser_settings s{};
-  s.on_status = &UpstreamExchange::OnStatus;
   s.on_header_field = &UpstreamExchange::OnHeaderField;
   s.on_header_value = &UpstreamExchange::OnHeaderValue;
   s.on_headers_complete = &UpstreamExchange::OnHeadersComplete;
@@ -169,7 +168,6 @@ void UpstreamExchange::OnEvent(bufferevent* /*bev*/, short what, void* context) 
   self->Fail(UpstreamFailure::kClosed);
 }
 
-int UpstreamExchange::OnStatus(http_parser*, const char*, size_t) { return 0; }
 
 int UpstreamExchange::OnHeaderField(http_parser* parser, const char* at, size_t length) {
   UpstreamExchange* self = Self(parser);

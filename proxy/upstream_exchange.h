@@ -1,8 +1,8 @@
 // One request/response exchange with the local etcd, on a pooled connection.
 //
 // Phases, each with its own handler: kConnecting (connect timeout -> 504,
-// refused -> 502), kSending/kAwaitingHead (the request is written; an error
-// before the response head -> 502), kStreaming (the body is handed to the
+// refused -> 502), kAwaitingHead (the request is written; an error before
+// the response head -> 502, none within the response timeout -> 504), kStreaming (the body is handed to the
 // delegate piece by piece as etcd sends it, with no read timeout, so watches
 // live as long as the client does). When the response is complete and the
 // connection reusable, it goes back to the pool.
@@ -85,7 +85,6 @@ class UpstreamExchange {
   static void OnRead(bufferevent* bev, void* self);
   static void OnEvent(bufferevent* bev, short what, void* self);
 
-  static int OnStatus(http_parser* parser, const char* at, size_t length);
   static int OnHeaderField(http_parser* parser, const char* at, size_t length);
   static int OnHeaderValue(http_parser* parser, const char* at, size_t length);
   static int OnHeadersComplete(http_parser* parser);
