@@ -1,6 +1,6 @@
 #include "proxy/metrics.h"
 
-#include <cstdio>
+#include <charconv>
 
 namespace tlsproxy::proxy {
 namespace {
@@ -21,10 +21,13 @@ std::string Escape(std::string_view value) {
   return out;
 }
 
+// The shortest text that reads back as exactly `value` ("0.0005", not
+// "0.00050000000000000001" as %.17g gives).
 std::string Number(double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
+  char buffer[400];  // enough for any double in fixed notation
+  const auto result =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);
+  return std::string(buffer, result.ptr);
 }
 
 void Header(std::string* out, const std::string& name, const char* type, const char* help) {

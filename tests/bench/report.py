@@ -132,11 +132,23 @@ def main():
         w("| etcd-tlsproxy | req/s | p99 ms | proxy CPU % | CPU µs/request | vs workers: 1 |")
         w("|---|---|---|---|---|---|")
         base = median(data, "keepalive", "tlsproxy-w1", "rps")
-        for s, label in (("tlsproxy-w1", "`workers: 1`"), ("tlsproxy-w2", "`workers: 2`")):
+        subjects = [("tlsproxy-w1", "`workers: 1`"), ("tlsproxy-w2", "`workers: 2`")]
+        if meta.get("baseline"):
+            subjects += [("baseline-w1", "baseline, `workers: 1`"), ("baseline-w2", "baseline, `workers: 2`")]
+        for s, label in subjects:
             rps = median(data, "keepalive", s, "rps")
             w(f"| {label} | {fmt(rps, 0)} | {fmt(median(data, 'keepalive', s, 'p99_ms'), 2)} "
               f"| {fmt(median(data, 'keepalive', s, 'cpu_pct'), 0)} "
               f"| {fmt(median(data, 'keepalive', s, 'cpu_us_per_req'), 1)} | {fmt(ratio(rps, base), 2)}x |")
+        for v in meta.get("baseline", []):
+            w("")
+            w(f"Baseline: {v}, measured right after the current binary in every round. "
+              "Current / baseline, CPU µs per request (medians):")
+            w("")
+            for n in ("1", "2"):
+                cur = median(data, "keepalive", f"tlsproxy-w{n}", "cpu_us_per_req")
+                old = median(data, "keepalive", f"baseline-w{n}", "cpu_us_per_req")
+                w(f"- `workers: {n}`: {fmt(cur, 1)} µs against {fmt(old, 1)} µs: {fmt(ratio(cur, old), 2)}x")
     else:
         w("workers not supported yet: `etcd-tlsproxy --check` refused `workers: 2`.")
     w("")

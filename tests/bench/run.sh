@@ -2,13 +2,19 @@
 # Benchmark: etcd-tlsproxy against nginx and HAProxy (both from Debian) in
 # front of the same upstreams, with the same certificate, accounts and ACL.
 #
-#   tests/bench/run.sh [--rounds 3] [--duration 10] [--binary PATH] [--no-resumption] [--keep]
+#   tests/bench/run.sh [--rounds 3] [--duration 10] [--binary PATH] [--baseline PATH]
+#                      [--scenarios LIST] [--no-resumption] [--keep]
 #
 #   --rounds N      rounds of every scenario, proxies alternating (A B C A B C); >= 1, default 3
 #   --duration S    seconds per wrk measurement, default 10 (plus a 1 s warm-up)
 #   --idle-conns N  idle TLS connections held for the memory scenario, default 5000
 #   --watchers N    long-poll watchers for the fan-out scenario, default 1000
 #   --binary PATH   use this etcd-tlsproxy instead of building build-bench/ in Release
+#   --baseline PATH another etcd-tlsproxy binary (an older build, say) measured in the
+#                   workers rows right after the current one, round by round, so a
+#                   before/after comparison comes from one run
+#   --scenarios L   comma-separated subset of keepalive,workers,newconn,put,idle,watch
+#                   (default: all)
 #   --no-resumption turn TLS session resumption off in nginx and HAProxy (tickets and
 #                   session cache), so wrk's new connections are full handshakes there;
 #                   by default each proxy keeps its own default. wrk resumes whenever the
@@ -46,6 +52,8 @@ WATCHERS=1000
 BINARY=""
 KEEP=0
 RESUMPTION=1
+BASELINE=""
+SCENARIOS="keepalive,workers,newconn,put,idle,watch"
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;
@@ -53,12 +61,19 @@ while [ $# -gt 0 ]; do
     --idle-conns) IDLE_CONNS="$2"; shift 2 ;;
     --watchers) WATCHERS="$2"; shift 2 ;;
     --binary) BINARY="$2"; shift 2 ;;
+    --baseline) BASELINE="$2"; shift 2 ;;
+    --scenarios) SCENARIOS="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --no-resumption) RESUMPTION=0; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+[ -z "$BASELINE" ] || [ -x "$BASELINE" ] || { echo "run.sh: --baseline $BASELINE is not an executable" >&2; exit 2; }
+for s in ${SCENARIOS//,/ }; do
+  case "$s" in keepalive|workers|newconn|put|idle|watch) ;; *) echo "run.sh: unknown scenario '$s'" >&2; exit 2 ;; esac
+done
+wanted() { case ",$SCENARIOS," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 for v in ROUNDS DURATION IDLE_CONNS WATCHERS; do
   case "${!v}" in ''|*[!0-9]*|0) echo "run.sh: --$(echo "$v" | tr 'A-Z_' 'a-z-') needs a positive integer" >&2; exit 2 ;; esac
 done
@@ -371,18 +386,19 @@ EOF
 # nginx | haproxy; TARGET (fixed | etcd) picks etcd-tlsproxy's one upstream
 # (nginx and HAProxy route by path to both). Sets PROXY_PID and PROXY_PORT.
 start_proxy() {
-  local subject="$1" target="$2" up cpus="$PROXY_CPU" extra=""
+  local subject="$1" target="$2" up cpus="$PROXY_CPU" extra="" binary="$BINARY"
   PROXY_PORT=$(free_port)
   if [ "$target" = etcd ]; then up=$ETCD_PORT; else up=$FIXED_PORT; fi
   case "$subject" in
-    tlsproxy|tlsproxy-w1|tlsproxy-w2)
+    tlsproxy|tlsproxy-w1|tlsproxy-w2|baseline-w1|baseline-w2)
       if [ "$WORKERS_SUPPORTED" = 1 ]; then extra="workers: 1"; fi
       case "$subject" in
-        tlsproxy-w1) cpus=all; extra="workers: 1" ;;
-        tlsproxy-w2) cpus=all; extra="workers: 2" ;;
+        *-w1) cpus=all; extra="workers: 1" ;;
+        *-w2) cpus=all; extra="workers: 2" ;;
       esac
+      case "$subject" in baseline-*) binary="$BASELINE" ;; esac
       tlsproxy_config "$TMP/$subject.yaml" "$PROXY_PORT" "$up" "$extra"
-      start_bg "$subject" "$cpus" "$BINARY" --config "$TMP/$subject.yaml" ;;
+      start_bg "$subject" "$cpus" "$binary" --config "$TMP/$subject.yaml" ;;
     nginx)
       mkdir -p "$TMP/nginx"
       nginx_proxy_config "$PROXY_PORT" >"$TMP/nginx/nginx.conf"
@@ -484,7 +500,7 @@ measure_wrk() {
 scenario_keepalive() {  # ROUND SUBJECT
   start_proxy "$2" fixed
   local cpus=$LOAD_CPU
-  case "$2" in tlsproxy-w*) cpus=all ;; esac
+  case "$2" in *-w1|*-w2) cpus=all ;; esac
   measure_wrk "$1" keepalive "$2" "$PROXY_PID" "https://127.0.0.1:$PROXY_PORT$FIXED_PATH" "$cpus" -t1 -c50
   stop_pid "$PROXY_PID"
 }
@@ -591,16 +607,28 @@ main() {
   local round subject
   for round in $(seq 1 "$ROUNDS"); do
     log "round $round of $ROUNDS"
-    for subject in tlsproxy nginx haproxy; do scenario_keepalive "$round" "$subject"; done
-    if [ "$WORKERS_SUPPORTED" = 1 ]; then
+    if wanted keepalive; then
+      for subject in tlsproxy nginx haproxy; do scenario_keepalive "$round" "$subject"; done
+    fi
+    if wanted workers && [ "$WORKERS_SUPPORTED" = 1 ]; then
+      local subjects=(tlsproxy-w1 tlsproxy-w2)
+      [ -z "$BASELINE" ] || subjects=(tlsproxy-w1 baseline-w1 tlsproxy-w2 baseline-w2)
       taskset_tree "$FIXED_PID" 0,1
-      for subject in tlsproxy-w1 tlsproxy-w2; do scenario_keepalive "$round" "$subject"; done
+      for subject in "${subjects[@]}"; do scenario_keepalive "$round" "$subject"; done
       taskset_tree "$FIXED_PID" "$LOAD_CPU"
     fi
-    for subject in tlsproxy nginx haproxy; do scenario_newconn "$round" "$subject"; done
-    for subject in tlsproxy nginx haproxy etcd; do scenario_put "$round" "$subject"; done
-    for subject in tlsproxy nginx haproxy; do scenario_idle "$round" "$subject"; done
-    for subject in tlsproxy nginx haproxy etcd; do scenario_watch "$round" "$subject"; done
+    if wanted newconn; then
+      for subject in tlsproxy nginx haproxy; do scenario_newconn "$round" "$subject"; done
+    fi
+    if wanted put; then
+      for subject in tlsproxy nginx haproxy etcd; do scenario_put "$round" "$subject"; done
+    fi
+    if wanted idle; then
+      for subject in tlsproxy nginx haproxy; do scenario_idle "$round" "$subject"; done
+    fi
+    if wanted watch; then
+      for subject in tlsproxy nginx haproxy etcd; do scenario_watch "$round" "$subject"; done
+    fi
   done
 
   local meta="$TMP/meta.tsv"
@@ -622,6 +650,8 @@ main() {
     printf 'settings\trounds: %s; %s s per wrk run (after a 1 s warm-up), %s idle connections, %s watchers\n' \
       "$ROUNDS" "$DURATION" "$IDLE_CONNS" "$WATCHERS"
     printf 'workers_supported\t%s\n' "$WORKERS_SUPPORTED"
+    [ -z "$BASELINE" ] || printf 'baseline\t%s (%s)\n' "$BASELINE" \
+      "$("$BASELINE" --version 2>&1 | head -1)"
     local n; for n in "${NOTES[@]}"; do printf 'note\t%s\n' "$n"; done
   } >"$meta"
   "$PY" "$HERE/report.py" "$RESULTS" "$meta" | tee "$HERE/results-latest.md"
