@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "acl/ascii.h"
+
 namespace tlsproxy::acl {
 namespace {
 
@@ -12,8 +14,6 @@ bool IsBase64Char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
          c == '/';
 }
-
-bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
 bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
@@ -37,12 +37,7 @@ std::optional<std::string> DecodeBase64(std::string_view text) {
 // Splits "Basic <token>" into the token, or nullopt for another scheme.
 std::optional<std::string_view> BasicToken(std::string_view value) {
   constexpr std::string_view kScheme = "basic";
-  if (value.size() <= kScheme.size()) return std::nullopt;
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    char c = value[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != kScheme[i]) return std::nullopt;
-  }
+  if (value.size() <= kScheme.size() || !StartsWithIgnoreCase(value, kScheme)) return std::nullopt;
   std::string_view rest = value.substr(kScheme.size());
   if (rest.front() != ' ') return std::nullopt;
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
@@ -61,7 +56,7 @@ std::optional<BasicCredentials> ParseBasicAuth(std::string_view header_value) {
   if (colon == std::string::npos || colon == 0) return std::nullopt;
   BasicCredentials credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
   for (char c : credentials.user) {
-    if (IsControl(static_cast<unsigned char>(c))) return std::nullopt;
+    if (IsControl(c)) return std::nullopt;
   }
   // The password goes to a C API that stops at the first NUL.
   if (credentials.password.find('\0') != std::string::npos) return std::nullopt;

@@ -67,15 +67,6 @@ TEST(IsTokenText, HeaderNames) {
   }
 }
 
-TEST(EqualsIgnoreCase, FoldsAsciiLettersOnly) {
-  EXPECT_TRUE(EqualsIgnoreCase("Content-LENGTH", "content-length"));
-  EXPECT_FALSE(EqualsIgnoreCase("content-length", "content-lengt"));
-  // Pairs that differ only in bit 0x20 but are not letters.
-  EXPECT_FALSE(EqualsIgnoreCase("[", "{"));
-  EXPECT_FALSE(EqualsIgnoreCase("@", "`"));
-  EXPECT_FALSE(EqualsIgnoreCase("\xc9", "\xe9"));  // Latin-1 E-acute: not folded
-}
-
 TEST(AppendHeader, NameColonValueCrlf) {
   std::string out = "GET / HTTP/1.1\r\n";
   AppendHeader(out, "Host", "etcd:2379");
