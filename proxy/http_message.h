@@ -78,7 +78,9 @@ bool IsTokenText(std::string_view text);
 // Appends "name: value\r\n" to `out`.
 void AppendHeader(std::string& out, std::string_view name, std::string_view value);
 
-// The reason phrase for a status code ("OK", "Not Found"), or "Unknown".
+// The reason phrase for a status code ("OK", "Not Found"), from
+// libhttp-parser's table (http_status_str); "<unknown>" for a code it does
+// not list.
 const char* ReasonPhrase(int status);
 
 }  // namespace tlsproxy::proxy

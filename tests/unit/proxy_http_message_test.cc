@@ -73,6 +73,30 @@ TEST(AppendHeader, NameColonValueCrlf) {
   EXPECT_EQ(out, "GET / HTTP/1.1\r\nHost: etcd:2379\r\n");
 }
 
+TEST(ReasonPhrase, FromLibHttpParser) {
+  const struct {
+    int status;
+    const char* phrase;
+  } cases[] = {
+      {200, "OK"},
+      {201, "Created"},
+      {401, "Unauthorized"},
+      {403, "Forbidden"},
+      {412, "Precondition Failed"},
+      {413, "Payload Too Large"},
+      {429, "Too Many Requests"},
+      {431, "Request Header Fields Too Large"},
+      {502, "Bad Gateway"},
+      {504, "Gateway Timeout"},
+      {511, "Network Authentication Required"},
+      {299, "<unknown>"},
+      {599, "<unknown>"},  // beyond the range of the library's enum
+      {999, "<unknown>"},
+      {-1, "<unknown>"},
+  };
+  for (const auto& c : cases) EXPECT_STREQ(ReasonPhrase(c.status), c.phrase) << c.status;
+}
+
 TEST(RequestHead, LookupIsCaseInsensitive) {
   const RequestHead head = Head({{"Authorization", "a"}, {"authorization", "b"}});
   EXPECT_EQ(head.All("AUTHORIZATION").size(), 2u);
