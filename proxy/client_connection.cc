@@ -12,6 +12,7 @@
 
 #include "acl/basic_auth.h"
 #include "acl/request_target.h"
+#include "proxy/etcd_cluster_id.h"
 #include "proxy/worker.h"
 
 namespace tlsproxy::proxy {
@@ -56,6 +57,15 @@ bool IsWatch(const acl::RequestTarget& target) {
     if (at != std::string::npos && (at == 0 || target.query[at - 1] == '&')) return true;
   }
   return false;
+}
+
+// A v2 refusal carries etcd's cluster ID as etcd's own responses do, once
+// etcd has reported one (python-etcd warns about every response without it).
+LocalResponse WithEtcdClusterId(LocalResponse response) {
+  if (const std::string* id = EtcdClusterId::Process().Current()) {
+    response.headers.emplace_back("X-Etcd-Cluster-Id", *id);
+  }
+  return response;
 }
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
@@ -333,7 +343,7 @@ void ClientConnection::HandleRequest() {
   if (const size_t wait = ThrottledFor(); wait > 0) {
     worker_.metrics().CountAuthFailure("throttled");
     rule_ = "auth_throttle";
-    return SendRefusal(ThrottledResponse(wait), keep_alive_);
+    return SendRefusal(WithEtcdClusterId(ThrottledResponse(wait)), keep_alive_);
   }
   std::string failure;
   std::optional<acl::Identity> identity = Authenticate(&failure);
@@ -610,7 +620,7 @@ void ClientConnection::EndWatch() {
 // ---- Finishing -------------------------------------------------------------
 
 void ClientConnection::Refuse(ProxyError error, const char* message, bool keep_alive) {
-  SendRefusal(ErrorResponse(error, message), keep_alive);
+  SendRefusal(WithEtcdClusterId(ErrorResponse(error, message)), keep_alive);
 }
 
 void ClientConnection::RefuseGateway(acl::Verdict verdict) {
