@@ -635,9 +635,10 @@ void ClientConnection::RefuseGateway(acl::Verdict verdict) {
 // with the access log's status and body bytes taken from the value.
 void ClientConnection::SendRefusal(const LocalResponse& response, bool keep_alive) {
   keep_alive_ = keep_alive && !worker_.draining();
+  const bool is_head = head_.method == "HEAD";
   status_ = response.status;
-  bytes_sent_ = response.body.size();
-  Write(RenderHttp1(response, keep_alive_));
+  bytes_sent_ = is_head ? 0 : response.body.size();
+  Write(RenderHttp1(response, keep_alive_, is_head));
   FinishRequest();
 }
 

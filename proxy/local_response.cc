@@ -2,7 +2,7 @@
 
 namespace tlsproxy::proxy {
 
-std::string RenderHttp1(const LocalResponse& response, bool keep_alive) {
+std::string RenderHttp1(const LocalResponse& response, bool keep_alive, bool is_head) {
   std::string out;
   out.reserve(256 + response.body.size());
   out.append("HTTP/1.1 ").append(std::to_string(response.status)).append(" ");
@@ -11,7 +11,8 @@ std::string RenderHttp1(const LocalResponse& response, bool keep_alive) {
   for (const auto& [name, value] : response.headers) AppendHeader(out, name, value);
   AppendHeader(out, "Content-Length", std::to_string(response.body.size()));
   if (!keep_alive) AppendHeader(out, "Connection", "close");
-  out.append("\r\n").append(response.body);
+  out.append("\r\n");
+  if (!is_head) out.append(response.body);
   return out;
 }
 

@@ -31,7 +31,8 @@ struct LocalResponse {
 // The complete HTTP/1.1 response: status line (reason phrase from
 // ReasonPhrase), Content-Type: application/json, `headers` in order,
 // Content-Length of the body, Connection: close unless `keep_alive`, the
-// blank line and the body.
-std::string RenderHttp1(const LocalResponse& response, bool keep_alive);
+// blank line and the body. To a HEAD request (`is_head`) the same head
+// without the body, as RFC 9110 section 9.3.2 asks.
+std::string RenderHttp1(const LocalResponse& response, bool keep_alive, bool is_head = false);
 
 }  // namespace tlsproxy::proxy

@@ -96,6 +96,13 @@ TEST(ErrorResponse, ExactBytes) {
   for (const auto& c : cases) EXPECT_EQ(c.rendered, c.bytes);
 }
 
+TEST(ErrorResponse, HeadGetsTheHeadOnly) {
+  const LocalResponse response = ErrorResponse(ProxyError::kNeedCredentials, "");
+  const std::string full = RenderHttp1(response, true);
+  EXPECT_EQ(RenderHttp1(response, true, /*is_head=*/true),
+            full.substr(0, full.find("\r\n\r\n") + 4));
+}
+
 TEST(ErrorResponse, ThrottledCarriesRetryAfter) {
   const std::string body = "{\"message\":\"too many failed authentication attempts\"}\n";
   EXPECT_EQ(RenderHttp1(ThrottledResponse(42), true),
