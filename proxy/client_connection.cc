@@ -29,6 +29,15 @@ constexpr size_t kMaxReadAhead = 256 << 10;
 
 ClientConnection* Self(http_parser* parser) { return static_cast<ClientConnection*>(parser->data); }
 
+// A v2 refusal carries etcd's cluster ID as etcd's own responses do, once
+// etcd has reported one (python-etcd warns about every response without it).
+LocalResponse WithEtcdClusterId(LocalResponse response) {
+  if (const std::string* id = EtcdClusterId::Process().Current()) {
+    response.headers.emplace_back("X-Etcd-Cluster-Id", *id);
+  }
+  return response;
+}
+
 std::string AddressText(const sockaddr* address, std::string* ip_out) {
   char ip[INET6_ADDRSTRLEN] = "?";
   int port = 0;
@@ -57,15 +66,6 @@ bool IsWatch(const acl::RequestTarget& target) {
     if (at != std::string::npos && (at == 0 || target.query[at - 1] == '&')) return true;
   }
   return false;
-}
-
-// A v2 refusal carries etcd's cluster ID as etcd's own responses do, once
-// etcd has reported one (python-etcd warns about every response without it).
-LocalResponse WithEtcdClusterId(LocalResponse response) {
-  if (const std::string* id = EtcdClusterId::Process().Current()) {
-    response.headers.emplace_back("X-Etcd-Cluster-Id", *id);
-  }
-  return response;
 }
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
