@@ -1,5 +1,5 @@
 // Parses an `Authorization: Basic ...` header value into user and password.
-// Pure; uses OpenSSL's base64 decoder. Never logs.
+// Pure; the credentials are strict base64 (acl/base64.h). Never logs.
 #pragma once
 
 #include <optional>

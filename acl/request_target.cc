@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include "acl/ascii.h"
+
 namespace tlsproxy::acl {
 namespace {
 
@@ -16,8 +18,6 @@ constexpr std::string_view kKeysPrefix = "/v2/keys";
 // Owns a string malloc'ed by libevent.
 using MallocedChars = std::unique_ptr<char, decltype(&std::free)>;
 
-bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
-
 bool IsHex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -25,21 +25,6 @@ bool IsHex(char c) {
 // True when raw[i] is '%' followed by two hex digits.
 bool IsEscapeAt(std::string_view raw, std::size_t i) {
   return i + 2 < raw.size() && raw[i] == '%' && IsHex(raw[i + 1]) && IsHex(raw[i + 2]);
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
 }
 
 // Percent-decodes `s` once; '+' is a space only when `decode_plus`. nullopt
@@ -186,7 +171,7 @@ TargetResult Error(std::string message) { return TargetResult{std::nullopt, std:
 
 TargetResult ParseRequestTarget(std::string_view raw) {
   for (char c : raw) {
-    if (IsControl(static_cast<unsigned char>(c)) || c == ' ') {
+    if (IsControl(c) || c == ' ') {
       return Error("control character or space in request target");
     }
   }
@@ -207,7 +192,7 @@ TargetResult ParseRequestTarget(std::string_view raw) {
   for (char c : *decoded) {
     if (c == '\0') return Error("NUL in path");
     if (c == '\\') return Error("backslash in path");
-    if (IsControl(static_cast<unsigned char>(c))) return Error("control character in path");
+    if (IsControl(c)) return Error("control character in path");
   }
 
   std::string error;

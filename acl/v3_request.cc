@@ -1,7 +1,5 @@
 #include "acl/v3_request.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
 #include <exception>
@@ -11,6 +9,8 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "acl/base64.h"
 
 namespace tlsproxy::acl {
 namespace {
@@ -198,7 +198,7 @@ std::string ReadBytes(const json& message, std::string_view field, const std::st
   const json* value = Field(message, field);
   if (value == nullptr || value->is_null()) return "";
   if (!value->is_string()) return Join(where, field) + ": not a base64 string";
-  std::optional<std::string> bytes = DecodeBase64(value->get_ref<const std::string&>());
+  std::optional<std::string> bytes = DecodeBase64Lenient(value->get_ref<const std::string&>());
   if (!bytes) return Join(where, field) + ": invalid base64";
   *out = std::move(*bytes);
   return "";
@@ -499,37 +499,6 @@ V3ParseResult ParseV3Request(std::string_view path, std::string_view body) {
   } catch (const std::exception& e) {  // bad_alloc; nlohmann itself runs without throwing
     return Fail(*endpoint, std::string("cannot parse: ") + e.what());
   }
-}
-
-std::optional<std::string> DecodeBase64(std::string_view text) {
-  if (text.empty()) return std::string();
-  const bool url_safe = text.find_first_of("-_") != std::string_view::npos;
-  std::string block(text);
-  if (url_safe) {
-    if (block.find_first_of("+/") != std::string::npos) return std::nullopt;  // mixed alphabets
-    std::replace(block.begin(), block.end(), '-', '+');
-    std::replace(block.begin(), block.end(), '_', '/');
-  }
-  const std::size_t data = block.find_last_not_of('=') + 1;  // 0 when all '='
-  const std::size_t padding = block.size() - data;
-  if (data == 0 || padding > 2) return std::nullopt;
-  if (padding > 0 && block.size() % 4 != 0) return std::nullopt;
-  if (block.size() % 4 == 1) return std::nullopt;
-  const bool alphabet_only = std::all_of(block.begin(), block.begin() + data, [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
-  });
-  if (!alphabet_only) return std::nullopt;
-  const std::size_t missing = (4 - block.size() % 4) % 4;
-  block.append(missing, '=');
-  // EVP_DecodeBlock writes 3 bytes per 4 characters, padding included.
-  std::string out(block.size() / 4 * 3, '\0');
-  const int written = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                      reinterpret_cast<const unsigned char*>(block.data()),
-                                      static_cast<int>(block.size()));
-  if (written < 0 || static_cast<std::size_t>(written) != out.size()) return std::nullopt;
-  out.resize(out.size() - (padding + missing));
-  return out;
 }
 
 RangeRules RulesForAccess(const std::vector<config::AclRule>& acls, const KeyAccess& access) {

@@ -73,10 +73,6 @@ std::optional<std::string_view> V3Endpoint(std::string_view path);
 // endpoints are not read.
 V3ParseResult ParseV3Request(std::string_view path, std::string_view body);
 
-// Decodes protobuf-JSON bytes: standard or URL-safe base64 alphabet (not
-// mixed), with or without '=' padding; nothing else (no whitespace).
-std::optional<std::string> DecodeBase64(std::string_view text);
-
 // The rules an access needs: every rule that wins at least one key of the
 // access's range (a rule wins a key when its prefix matches the key on whole
 // segments and no longer prefix does, as for v2; a key not starting with '/'

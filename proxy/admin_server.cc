@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 namespace tlsproxy::proxy {
 namespace {
 
@@ -58,15 +60,22 @@ void OnHealthAnswer(evhttp_request* answer, void* context) {
   evbuffer* input = evhttp_request_get_input_buffer(answer);
   std::string body(evbuffer_get_length(input), '\0');
   evbuffer_copyout(input, body.data(), body.size());
-  // etcd 3.4 answers {"health":"true"}; anything else is unhealthy.
-  const bool healthy = code == 200 && body.find("\"health\":\"true\"") != std::string::npos;
-  if (healthy) return FinishProbe(probe, 200, "{\"health\":true}\n");
+  if (EtcdReportsHealthy(code, body)) return FinishProbe(probe, 200, "{\"health\":true}\n");
   FinishProbe(
       probe, 503,
       "{\"health\":false,\"reason\":\"etcd /health answered " + std::to_string(code) + "\"}\n");
 }
 
 }  // namespace
+
+bool EtcdReportsHealthy(int status, std::string_view body) {
+  if (status != 200) return false;
+  const nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return false;  // also what a parse error gives (discarded)
+  const auto health = json.find("health");
+  return health != json.end() && health->is_string() &&
+         health->get_ref<const std::string&>() == "true";
+}
 
 std::unique_ptr<AdminServer> AdminServer::Create(event_base* base, const config::HostPort& address,
                                                  const config::HostPort& upstream, Metrics& metrics,

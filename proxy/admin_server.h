@@ -11,11 +11,17 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 #include "proxy/metrics.h"
 
 namespace tlsproxy::proxy {
+
+// True when etcd's GET /health answer says healthy: status 200 and a JSON
+// object whose "health" is "true" (etcd 3.x sends {"health":"true"}, a
+// string). Malformed JSON, "false" or anything else is unhealthy.
+bool EtcdReportsHealthy(int status, std::string_view body);
 
 class AdminServer {
  public:

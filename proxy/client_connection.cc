@@ -12,6 +12,7 @@
 
 #include "acl/basic_auth.h"
 #include "acl/request_target.h"
+#include "proxy/etcd_cluster_id.h"
 #include "proxy/worker.h"
 
 namespace tlsproxy::proxy {
@@ -27,6 +28,15 @@ constexpr size_t kMaxKeptBuffer = 1 << 10;
 constexpr size_t kMaxReadAhead = 256 << 10;
 
 ClientConnection* Self(http_parser* parser) { return static_cast<ClientConnection*>(parser->data); }
+
+// A v2 refusal carries etcd's cluster ID as etcd's own responses do, once
+// etcd has reported one (python-etcd warns about every response without it).
+LocalResponse WithEtcdClusterId(LocalResponse response) {
+  if (const std::string* id = EtcdClusterId::Process().Current()) {
+    response.headers.emplace_back("X-Etcd-Cluster-Id", *id);
+  }
+  return response;
+}
 
 std::string AddressText(const sockaddr* address, std::string* ip_out) {
   char ip[INET6_ADDRSTRLEN] = "?";
@@ -332,8 +342,7 @@ void ClientConnection::HandleRequest() {
   if (const size_t wait = ThrottledFor(); wait > 0) {
     worker_.metrics().CountAuthFailure("throttled");
     rule_ = "auth_throttle";
-    keep_alive_ = keep_alive_ && !worker_.draining();
-    return SendRefusal(429, BuildThrottledResponse(wait, keep_alive_));
+    return SendRefusal(WithEtcdClusterId(ThrottledResponse(wait)), keep_alive_);
   }
   std::string failure;
   std::optional<acl::Identity> identity = Authenticate(&failure);
@@ -346,11 +355,10 @@ void ClientConnection::HandleRequest() {
     worker_.metrics().CountAuthFailure(failure);
     rule_ = "authentication";
     if (gateway) {
-      keep_alive_ = keep_alive_ && !worker_.draining();
       return SendRefusal(
-          401, BuildGatewayErrorResponse(
-                   401, 16, "etcdserver: authentication failed, invalid user ID or password",
-                   keep_alive_));
+          GatewayErrorResponse(401, 16,
+                               "etcdserver: authentication failed, invalid user ID or password"),
+          keep_alive_);
     }
     return Refuse(ProxyError::kNeedCredentials, "", keep_alive_);
   }
@@ -360,19 +368,12 @@ void ClientConnection::HandleRequest() {
       gateway ? DecideGateway(target, *identity) : DecideKeys(target, *identity);
   if (!decision) return;  // already refused: the body could not be read
   rule_ = decision->rule.empty() ? "-" : decision->rule;
-  if (decision->allowed()) return Forward(target);
+  const std::optional<ProxyError> refusal = RefusalFor(decision->verdict);
+  if (!refusal) return Forward(target);
   worker_.metrics().CountAclDenial(rule_);
   spdlog::debug("{}: {} {} refused: {}", peer_, head_.method, path_, decision->reason);
   if (gateway) return RefuseGateway(decision->verdict);
-  switch (decision->verdict) {
-    case acl::Verdict::kNeedCredentials:
-      return Refuse(ProxyError::kNeedCredentials, "", keep_alive_);
-    case acl::Verdict::kReadOnly:
-      return Refuse(ProxyError::kReadOnly, "", keep_alive_);
-    case acl::Verdict::kForbidden:
-    case acl::Verdict::kAllow:
-      return Refuse(ProxyError::kForbidden, "", keep_alive_);
-  }
+  Refuse(*refusal, "", keep_alive_);
 }
 
 // Everything but the v3 gateway: the decision is on the canonical path
@@ -404,8 +405,7 @@ std::optional<acl::Decision> ClientConnection::DecideGateway(const acl::RequestT
   const acl::V3ParseResult parsed = acl::ParseV3Request(target.path, body_);
   if (!parsed.request) {
     spdlog::debug("{}: refused v3 body: {}", peer_, parsed.error);
-    keep_alive_ = keep_alive_ && !worker_.draining();
-    SendRefusal(400, BuildGatewayErrorResponse(400, 3, parsed.error, keep_alive_));
+    SendRefusal(GatewayErrorResponse(400, 3, parsed.error), keep_alive_);
     return std::nullopt;
   }
   return runtime_->acl->DecideV3(identity, *parsed.request);
@@ -619,23 +619,25 @@ void ClientConnection::EndWatch() {
 // ---- Finishing -------------------------------------------------------------
 
 void ClientConnection::Refuse(ProxyError error, const char* message, bool keep_alive) {
-  keep_alive_ = keep_alive && !worker_.draining();
-  SendRefusal(StatusOf(error), BuildErrorResponse(error, message, keep_alive_));
+  SendRefusal(WithEtcdClusterId(ErrorResponse(error, message)), keep_alive);
 }
 
 void ClientConnection::RefuseGateway(acl::Verdict verdict) {
-  keep_alive_ = keep_alive_ && !worker_.draining();
   if (verdict == acl::Verdict::kNeedCredentials) {
-    return SendRefusal(
-        401, BuildGatewayErrorResponse(401, 16, "etcdserver: user name is empty", keep_alive_));
+    return SendRefusal(GatewayErrorResponse(401, 16, "etcdserver: user name is empty"),
+                       keep_alive_);
   }
-  SendRefusal(403, BuildGatewayErrorResponse(403, 7, "etcdserver: permission denied", keep_alive_));
+  SendRefusal(GatewayErrorResponse(403, 7, "etcdserver: permission denied"), keep_alive_);
 }
 
-void ClientConnection::SendRefusal(int status, const std::string& response) {
-  status_ = status;
-  bytes_sent_ = response.size() - response.find("\r\n\r\n") - 4;
-  Write(response);
+// The one place a refusal is written: rendered for this HTTP/1.1 client,
+// with the access log's status and body bytes taken from the value.
+void ClientConnection::SendRefusal(const LocalResponse& response, bool keep_alive) {
+  keep_alive_ = keep_alive && !worker_.draining();
+  const bool is_head = head_.method == "HEAD";
+  status_ = response.status;
+  bytes_sent_ = is_head ? 0 : response.body.size();
+  Write(RenderHttp1(response, keep_alive_, is_head));
   FinishRequest();
 }
 

@@ -82,7 +82,7 @@ class ClientConnection : private UpstreamExchange::Delegate {
   std::string BuildUpstreamRequest(const acl::RequestTarget& target) const;
   void Refuse(ProxyError error, const char* message, bool keep_alive);
   void RefuseGateway(acl::Verdict verdict);
-  void SendRefusal(int status, const std::string& response);
+  void SendRefusal(const LocalResponse& response, bool keep_alive);
   void RefuseUnparsable();
   void FinishRequest();
   void ResetRequest();

@@ -5,18 +5,21 @@
 
 #include <nlohmann/json.hpp>
 
-#include "proxy/http_message.h"
-
 namespace tlsproxy::proxy {
 namespace {
 
 // etcd's own v2 bodies, byte for byte (the keys handler ends them with "\n").
+constexpr char kRequiresAuthentication[] = "The request requires user authentication";
 constexpr char kInsufficientCredentials[] =
     "{\"errorCode\":110,\"message\":\"The request requires user authentication\","
     "\"cause\":\"Insufficient credentials\",\"index\":0}\n";
+constexpr char kReadOnlyMessage[] = "This cluster is in read-only mode";
 constexpr char kReadOnlyBody[] =
     "{\"errorCode\":107,\"message\":\"This cluster is in read-only mode\","
     "\"cause\":\"Cluster configured to be read-only\",\"index\":0}\n";
+
+constexpr int kEtcdUnauthorized = 110;
+constexpr int kEtcdRootReadOnly = 107;
 
 std::string MessageBody(const char* message) {
   assert(std::strpbrk(message, "\"\\") == nullptr);
@@ -53,58 +56,66 @@ int StatusOf(ProxyError error) {
   return 500;
 }
 
-std::string BuildErrorResponse(ProxyError error, const char* message, bool keep_alive) {
-  const int status = StatusOf(error);
-  std::string body;
-  std::string extra;
-  switch (error) {
-    case ProxyError::kNeedCredentials:
-      body = kInsufficientCredentials;
-      extra = "WWW-Authenticate: Basic realm=\"etcd\"\r\nX-Etcd-Index: 0\r\n";
-      break;
-    case ProxyError::kForbidden:
-      body = kInsufficientCredentials;
-      extra = "X-Etcd-Index: 0\r\n";
-      break;
-    case ProxyError::kReadOnly:
-      body = kReadOnlyBody;
-      extra = "X-Etcd-Index: 0\r\n";
-      break;
-    default:
-      body = MessageBody(message);
-      break;
+std::optional<ProxyError> RefusalFor(acl::Verdict verdict) {
+  switch (verdict) {
+    case acl::Verdict::kAllow:
+      return std::nullopt;
+    case acl::Verdict::kNeedCredentials:
+      return ProxyError::kNeedCredentials;
+    case acl::Verdict::kForbidden:
+      return ProxyError::kForbidden;
+    case acl::Verdict::kReadOnly:
+      return ProxyError::kReadOnly;
   }
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + ReasonPhrase(status) + "\r\n";
-  out += "Content-Type: application/json\r\n";
-  out += extra;
-  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  if (!keep_alive) out += "Connection: close\r\n";
-  out += "\r\n";
-  out += body;
-  return out;
+  return ProxyError::kForbidden;  // not a Verdict: fail closed
 }
 
-std::string BuildThrottledResponse(std::size_t retry_after_seconds, bool keep_alive) {
-  std::string response = BuildErrorResponse(ProxyError::kTooManyRequests,
-                                            "too many failed authentication attempts", keep_alive);
-  const size_t line_end = response.find("\r\n") + 2;
-  response.insert(line_end, "Retry-After: " + std::to_string(retry_after_seconds) + "\r\n");
+LocalResponse ErrorResponse(ProxyError error, const char* message) {
+  LocalResponse response;
+  response.status = StatusOf(error);
+  switch (error) {
+    case ProxyError::kNeedCredentials:
+      response.code = kEtcdUnauthorized;
+      response.message = kRequiresAuthentication;
+      response.headers = {{"WWW-Authenticate", "Basic realm=\"etcd\""}, {"X-Etcd-Index", "0"}};
+      response.body = kInsufficientCredentials;
+      break;
+    case ProxyError::kForbidden:
+      response.code = kEtcdUnauthorized;
+      response.message = kRequiresAuthentication;
+      response.headers = {{"X-Etcd-Index", "0"}};
+      response.body = kInsufficientCredentials;
+      break;
+    case ProxyError::kReadOnly:
+      response.code = kEtcdRootReadOnly;
+      response.message = kReadOnlyMessage;
+      response.headers = {{"X-Etcd-Index", "0"}};
+      response.body = kReadOnlyBody;
+      break;
+    default:
+      response.message = message;
+      response.body = MessageBody(message);
+      break;
+  }
   return response;
 }
 
-std::string BuildGatewayErrorResponse(int status, int code, const std::string& message,
-                                      bool keep_alive) {
+LocalResponse ThrottledResponse(std::size_t retry_after_seconds) {
+  LocalResponse response =
+      ErrorResponse(ProxyError::kTooManyRequests, "too many failed authentication attempts");
+  response.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds));
+  return response;
+}
+
+LocalResponse GatewayErrorResponse(int status, int code, const std::string& message) {
   const nlohmann::json json = {{"error", message}, {"message", message}, {"code", code}};
-  const std::string body =
-      json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + ReasonPhrase(status) + "\r\n";
-  out += "Content-Type: application/json\r\n";
-  if (status == 401) out += "WWW-Authenticate: Basic realm=\"etcd\"\r\n";
-  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  if (!keep_alive) out += "Connection: close\r\n";
-  out += "\r\n";
-  out += body;
-  return out;
+  LocalResponse response;
+  response.status = status;
+  response.code = code;
+  response.message = message;
+  if (status == 401) response.headers = {{"WWW-Authenticate", "Basic realm=\"etcd\""}};
+  response.body = json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return response;
 }
 
 }  // namespace tlsproxy::proxy

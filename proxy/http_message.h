@@ -8,7 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "acl/ascii.h"
+
 namespace tlsproxy::proxy {
+
+// The ASCII helpers live in acl/ (proxy -> acl); header code here uses them.
+using acl::EqualsIgnoreCase;
+using acl::LowerAscii;
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -64,22 +70,6 @@ bool IsHopByHop(std::string_view name, const std::vector<std::string>& connectio
 // Lower-cased, trimmed tokens of every Connection header in `headers`.
 std::vector<std::string> ConnectionTokens(const HeaderList& headers);
 
-// ASCII only: header names are tokens, and the C locale's tolower() is a
-// call per character on the hot path.
-inline char LowerAscii(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-// ASCII case-insensitive equality. Inline: the hop-by-hop check calls it a
-// dozen times per header, mostly to find that the lengths differ.
-inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (LowerAscii(a[i]) != LowerAscii(b[i])) return false;
-  }
-  return true;
-}
-
 // True when every character may appear in a header name (an RFC 9110
 // token). "Content-Length : 8" has a space, which would make the name mean
 // one thing to us and another to the next hop: such requests are refused.
@@ -88,7 +78,9 @@ bool IsTokenText(std::string_view text);
 // Appends "name: value\r\n" to `out`.
 void AppendHeader(std::string& out, std::string_view name, std::string_view value);
 
-// The reason phrase for a status code ("OK", "Not Found"), or "Unknown".
+// The reason phrase for a status code ("OK", "Not Found"), from
+// libhttp-parser's table (http_status_str); "<unknown>" for a code it does
+// not list.
 const char* ReasonPhrase(int status);
 
 }  // namespace tlsproxy::proxy

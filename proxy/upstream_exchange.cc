@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "proxy/etcd_cluster_id.h"
+
 namespace tlsproxy::proxy {
 namespace {
 
@@ -197,6 +199,7 @@ int UpstreamExchange::OnHeadersComplete(http_parser* parser) {
   const std::string* content_length = nullptr;
   for (const auto& [name, value] : self->head_.headers) {
     if (EqualsIgnoreCase(name, "content-length")) content_length = &value;
+    if (EqualsIgnoreCase(name, "x-etcd-cluster-id")) EtcdClusterId::Process().Record(value);
   }
   self->delegate_.OnResponseHead(self->head_, has_body, content_length);
   return self->options_.is_head ? 1 : 0;

@@ -2,7 +2,10 @@
 // that what it accepts is what etcd and the account store can use
 // unambiguously: a non-empty user with no ':' and no control byte (so no
 // NUL), a password with no NUL, and that encoding the pair again parses back
-// to the same pair.
+// to the same pair. Also runs both decoders of acl/base64.h on the whole
+// input and on the text after the scheme: what the strict one accepts the
+// lenient one reads the same, and whatever either accepts re-encodes to a
+// text that decodes back to the same bytes.
 #include <openssl/evp.h>
 
 #include <cstddef>
@@ -11,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "acl/base64.h"
 #include "acl/basic_auth.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -23,12 +27,23 @@ std::string Base64(const std::string& text) {
   return std::string(reinterpret_cast<const char*>(out.data()), static_cast<size_t>(n));
 }
 
+void CheckBase64(std::string_view text) {
+  using tlsproxy::acl::DecodeBase64Lenient;
+  using tlsproxy::acl::DecodeBase64Strict;
+  const std::optional<std::string> strict = DecodeBase64Strict(text);
+  const std::optional<std::string> lenient = DecodeBase64Lenient(text);
+  if (strict) FUZZ_CHECK(lenient == strict, text);
+  if (lenient) FUZZ_CHECK(DecodeBase64Strict(Base64(*lenient)) == lenient, text);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using tlsproxy::acl::BasicCredentials;
   using tlsproxy::acl::ParseBasicAuth;
   const std::string_view value(reinterpret_cast<const char*>(data), size);
+  CheckBase64(value);
+  if (value.size() > 6) CheckBase64(value.substr(6));
   const std::optional<BasicCredentials> credentials = ParseBasicAuth(value);
   if (!credentials) return 0;
 

@@ -327,48 +327,5 @@ INSTANTIATE_TEST_SUITE_P(
                   "nested deeper"}),
     [](const testing::TestParamInfo<ErrorCase>& info) { return info.param.name; });
 
-TEST(DecodeBase64Test, Table) {
-  struct Case {
-    std::string text;
-    std::optional<std::string> bytes;
-  };
-  const std::vector<Case> cases = {
-      {"", ""},
-      {"QQ==", "A"},
-      {"QQ", "A"},
-      {"QR==", "A"},  // non-zero trailing bits, as Go's non-strict decoder
-      {"QUI=", "AB"},
-      {"QUI", "AB"},
-      {"QUJD", "ABC"},
-      {"QUJDRA==", "ABCD"},
-      {"QUJDRA", "ABCD"},
-      {"AA==", std::string(1, '\0')},
-      {"/w==", "\xff"},
-      {"_w==", "\xff"},
-      {"_w", "\xff"},
-      {"+/+/", "\xfb\xff\xbf"},
-      {"-_-_", "\xfb\xff\xbf"},
-      {"-/", std::nullopt},  // mixed alphabets
-      {"+_", std::nullopt},
-      {"Q", std::nullopt},
-      {"QUJDR", std::nullopt},
-      {"QQ=", std::nullopt},
-      {"QQ===", std::nullopt},
-      {"Q===", std::nullopt},
-      {"====", std::nullopt},
-      {"=", std::nullopt},
-      {"Q=Q=", std::nullopt},
-      {"QQ==QQ==", std::nullopt},
-      {"QUI=\n", std::nullopt},
-      {" QUI=", std::nullopt},
-      {"QU I=", std::nullopt},
-      {"QUI.", std::nullopt},
-      {std::string("QU\0=", 4), std::nullopt},
-  };
-  for (const Case& c : cases) {
-    EXPECT_EQ(DecodeBase64(c.text), c.bytes) << "'" << c.text << "'";
-  }
-}
-
 }  // namespace
 }  // namespace tlsproxy::acl
