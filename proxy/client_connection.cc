@@ -49,15 +49,6 @@ std::string AddressText(const sockaddr* address, std::string* ip_out) {
   return ip;
 }
 
-// A long poll or a stream: `wait` or `stream` set to true in the query.
-bool IsWatch(const acl::RequestTarget& target) {
-  for (const char* name : {"wait=true", "stream=true"}) {
-    const size_t at = target.query.find(name);
-    if (at != std::string::npos && (at == 0 || target.query[at - 1] == '&')) return true;
-  }
-  return false;
-}
-
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -449,7 +440,7 @@ std::optional<acl::Identity> ClientConnection::Authenticate(std::string* failure
 void ClientConnection::Forward(const acl::RequestTarget& target) {
   state_ = State::kForwarding;
   forwarded_ = std::chrono::steady_clock::now();
-  is_watch_ = head_.method == "GET" && IsWatch(target);
+  is_watch_ = acl::IsWatchRequest(head_.method, target);
   if (is_watch_) worker_.metrics().WatchOpened();
   SetReadTimeout(0);  // a watch may sit silent for hours
   const bool is_head = head_.method == "HEAD";
