@@ -6,6 +6,8 @@
 
 #include <atomic>
 
+#include "proxy/log_escape.h"
+
 namespace tlsproxy::proxy {
 
 std::unique_ptr<AccessLog> AccessLog::Open(const std::string& destination, std::string* error) {
@@ -40,8 +42,10 @@ std::unique_ptr<AccessLog> AccessLog::Open(const std::string& destination, std::
 
 void AccessLog::Write(const AccessRecord& r) {
   if (!logger_) return;
-  logger_->info("client={} identity={} method={} path=\"{}\" status={} bytes={} ms={:.3f} rule={}",
-                r.client, r.identity, r.method, r.path, r.status, r.bytes, r.milliseconds, r.rule);
+  logger_->info(
+      "client={} identity=\"{}\" method={} path=\"{}\" status={} bytes={} ms={:.3f} rule=\"{}\"",
+      r.client, LogText(r.identity), r.method, LogText(r.path), r.status, r.bytes, r.milliseconds,
+      LogText(r.rule));
 }
 
 }  // namespace tlsproxy::proxy

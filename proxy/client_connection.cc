@@ -12,6 +12,7 @@
 
 #include "acl/basic_auth.h"
 #include "acl/request_target.h"
+#include "proxy/log_escape.h"
 #include "proxy/worker.h"
 
 namespace tlsproxy::proxy {
@@ -354,7 +355,8 @@ void ClientConnection::HandleRequest() {
   rule_ = decision->rule.empty() ? "-" : decision->rule;
   if (decision->allowed()) return Forward(target);
   worker_.metrics().CountAclDenial(rule_);
-  spdlog::debug("{}: {} {} refused: {}", peer_, head_.method, path_, decision->reason);
+  spdlog::debug("{}: {} \"{}\" refused: {}", peer_, head_.method, LogText(path_),
+                LogText(decision->reason));
   if (gateway) return RefuseGateway(decision->verdict);
   switch (decision->verdict) {
     case acl::Verdict::kNeedCredentials:
@@ -395,7 +397,7 @@ std::optional<acl::Decision> ClientConnection::DecideGateway(const acl::RequestT
   }
   const acl::V3ParseResult parsed = acl::ParseV3Request(target.path, body_);
   if (!parsed.request) {
-    spdlog::debug("{}: refused v3 body: {}", peer_, parsed.error);
+    spdlog::debug("{}: refused v3 body: {}", peer_, LogText(parsed.error));
     keep_alive_ = keep_alive_ && !worker_.draining();
     SendRefusal(400, BuildGatewayErrorResponse(400, 3, parsed.error, keep_alive_));
     return std::nullopt;
@@ -571,7 +573,8 @@ void ClientConnection::OnUpstreamError(UpstreamFailure failure, bool after_head)
   };
   const Mapping& m = kMappings[static_cast<int>(failure)];
   worker_.metrics().CountUpstreamError(m.kind);
-  spdlog::warn("{}: upstream error on {} {}: {}", peer_, head_.method, path_, m.message);
+  spdlog::warn("{}: upstream error on {} \"{}\": {}", peer_, head_.method, LogText(path_),
+               m.message);
   if (after_head) {
     // The status line is gone; all we can do is end the stream early.
     keep_alive_ = false;

@@ -666,6 +666,18 @@ const std::map<std::string, std::string>& DefaultAccounts() {
   return accounts;
 }
 
+namespace {
+// `text` as a YAML double-quoted scalar (user names may hold '"' or '\\').
+std::string YamlQuoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+}  // namespace
+
 std::string ProxyConfigYaml(const ProxyOptions& options, uint16_t listen_port) {
   const Certificates& certs = TestCertificates();
   const auto& accounts = options.accounts.empty() ? DefaultAccounts() : options.accounts;
@@ -681,7 +693,9 @@ std::string ProxyConfigYaml(const ProxyOptions& options, uint16_t listen_port) {
     if (options.crl) yaml << "  crl: \"" << certs.crl << "\"\n";
   }
   yaml << "accounts:\n";
-  for (const auto& [user, hash] : accounts) yaml << "  " << user << ": \"" << hash << "\"\n";
+  for (const auto& [user, hash] : accounts) {
+    yaml << "  " << YamlQuoted(user) << ": \"" << hash << "\"\n";
+  }
   yaml << "acls:\n"
        << "  \"/\": [root]\n"
        << "  \"/conftool\": [root, conftool]\n"

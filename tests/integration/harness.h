@@ -60,8 +60,9 @@ std::string RepoRoot();
 
 // TLS material made by scripts/make-certs.sh, once per test binary, in a
 // directory that lives until the binary exits. Client names: "root",
-// "conftool" (signed by the trusted CA) and "rogue" (CN=root, signed by a CA
-// the proxy does not trust). Also CN=root certificates signed by the trusted
+// "conftool" (signed by the trusted CA), "forger" (signed by the trusted CA,
+// CN = kForgerCommonName) and "rogue" (CN=root, signed by a CA the proxy does
+// not trust). Also CN=root certificates signed by the trusted
 // CA that must never verify: "revoked" (listed in crl.pem), "expired",
 // "notyet" (valid from 2100), "serverauth" (extendedKeyUsage serverAuth
 // only) and "nosign" (keyUsage keyEncipherment only).
@@ -75,6 +76,9 @@ struct Certificates {
   std::string ClientKey(const std::string& name) const { return dir + "/client-" + name + ".key"; }
 };
 const Certificates& TestCertificates();
+// The CN of client-forger.pem: UTF-8, with quotes that would forge
+// access-log fields if written unescaped.
+inline constexpr char kForgerCommonName[] = "jos\xc3\xa9\" status=200 identity=\"cert:root";
 
 // Passwords of the default accounts and their hashes, made once with the
 // openssl CLI (`openssl passwd -apr1|-5|-6`) so that the hashes are what
