@@ -289,7 +289,9 @@ bool ReachesSubtree(std::string_view query, std::string_view body, std::string_v
 }
 
 bool IsWatchQuery(std::string_view query) {
-  if (query.find(';') != std::string_view::npos) return true;
+  // ';': Go 1.17+ refuses it, older Go split on it. NUL: never in a target
+  // ParseRequestTarget accepts, and libevent's decoder would stop at it.
+  if (query.find_first_of(std::string_view(";\0", 2)) != std::string_view::npos) return true;
   std::optional<bool> wait;  // from the first `wait` pair only
   while (!query.empty()) {
     const std::size_t end = query.find('&');

@@ -61,11 +61,12 @@ bool ReachesSubtree(std::string_view query, std::string_view body, std::string_v
 // "true", "True" are a watch; "0", "f", "F", "FALSE", "false", "False", a
 // missing `wait` and any other value are not (etcd answers those at once,
 // with 400 for a value ParseBool refuses). `stream` matters only with a true
-// `wait`, so it plays no part here. A query Go cannot parse (a malformed
-// escape anywhere, or a ';', which Go 1.17+ refuses and older Go split on)
-// counts as a watch: in doubt, the request keeps no response timeout rather
-// than a long poll being cut with a 504 (etcd answers a query it cannot
-// parse at once anyway).
+// `wait`, so it plays no part here. A query in doubt counts as a watch: one
+// Go cannot parse (a malformed escape anywhere, or a ';', which Go 1.17+
+// refuses and older Go split on) or with a raw NUL byte (which no request
+// target ParseRequestTarget accepts holds). Such a request then keeps no
+// response timeout rather than a long poll being cut with a 504 (and etcd
+// answers a query it cannot parse at once anyway).
 bool IsWatchQuery(std::string_view query);
 
 // IsWatchQuery() for a GET under /v2/keys (etcd's only watches in the v2

@@ -130,9 +130,12 @@ bool OracleReachesSubtree(std::string_view query, std::string_view body,
 }
 
 // Go's url.ParseQuery, then strconv.ParseBool of the first `wait` value,
-// written apart from acl/; a query Go cannot parse counts as a watch.
+// written apart from acl/; a query Go cannot parse, or with a raw NUL,
+// counts as a watch.
 bool OracleIsWatch(std::string_view query) {
-  if (query.find(';') != std::string_view::npos) return true;
+  for (char c : query) {
+    if (c == ';' || c == '\0') return true;
+  }
   std::optional<bool> wait;
   size_t begin = 0;
   while (begin <= query.size()) {

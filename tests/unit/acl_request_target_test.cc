@@ -255,6 +255,9 @@ TEST(IsWatchQueryTest, ReadsWaitAsEtcdDoes) {
       {"wait=false&x=%zz", true},
       {"wait=false&x%=1", true},
       {"wait=%", true},
+      // A raw NUL (no accepted target holds one): in doubt, a watch.
+      {std::string("wait=t\0u%65", 11), true},
+      {std::string("wait=false\0", 11), true},
   };
   for (const WatchCase& c : cases) {
     EXPECT_EQ(IsWatchQuery(c.query), c.watch) << "?" << c.query;
