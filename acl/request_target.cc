@@ -215,13 +215,20 @@ namespace {
 constexpr std::array<std::string_view, 4> kSubtreeParameters = {"recursive", "dir", "ttl",
                                                                 "refresh"};
 
+// One name or value of an urlencoded form, decoded as Go's QueryUnescape
+// does: '+' is a space, and a '%' that does not start a valid escape is an
+// error (nullopt; libevent would keep it as it is).
+std::optional<std::string> DecodeFormComponent(std::string_view raw) {
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '%' && !IsEscapeAt(raw, i)) return std::nullopt;
+  }
+  return PercentDecode(raw, /*decode_plus=*/true);
+}
+
 // True when the parameter name `raw_name` (still encoded) is one of the
 // subtree parameters, or cannot be decoded.
 bool IsSubtreeName(std::string_view raw_name) {
-  for (std::size_t i = 0; i < raw_name.size(); ++i) {
-    if (raw_name[i] == '%' && !IsEscapeAt(raw_name, i)) return true;
-  }
-  std::optional<std::string> name = PercentDecode(raw_name, /*decode_plus=*/true);
+  std::optional<std::string> name = DecodeFormComponent(raw_name);
   if (!name) return true;
   for (std::string_view parameter : kSubtreeParameters) {
     if (*name == parameter) return true;
@@ -248,12 +255,46 @@ bool IsMultipart(std::string_view content_type) {
   return StartsWithIgnoreCase(content_type.substr(start), "multipart/");
 }
 
+// Go's strconv.ParseBool: nullopt for anything it refuses.
+std::optional<bool> ParseGoBool(std::string_view text) {
+  static constexpr std::array<std::string_view, 6> kTrue = {"1", "t", "T", "TRUE", "true", "True"};
+  static constexpr std::array<std::string_view, 6> kFalse = {"0",     "f",     "F",
+                                                             "FALSE", "false", "False"};
+  if (std::find(kTrue.begin(), kTrue.end(), text) != kTrue.end()) return true;
+  if (std::find(kFalse.begin(), kFalse.end(), text) != kFalse.end()) return false;
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool ReachesSubtree(std::string_view query, std::string_view body, std::string_view content_type) {
   if (query.find(';') != std::string_view::npos) return true;
   if (IsMultipart(content_type)) return true;
   return FormReachesSubtree(query) || FormReachesSubtree(body);
+}
+
+bool IsWatchQuery(std::string_view query) {
+  // ';': Go 1.17+ refuses it, older Go split on it. NUL: never in a target
+  // ParseRequestTarget accepts, and libevent's decoder would stop at it.
+  if (query.find_first_of(std::string_view(";\0", 2)) != std::string_view::npos) return true;
+  std::optional<bool> wait;  // from the first `wait` pair only
+  while (!query.empty()) {
+    const std::size_t end = query.find('&');
+    const std::string_view pair = query.substr(0, end);
+    query.remove_prefix(end == std::string_view::npos ? query.size() : end + 1);
+    if (pair.empty()) continue;
+    const std::size_t equals = pair.find('=');
+    const std::optional<std::string> name = DecodeFormComponent(pair.substr(0, equals));
+    const std::optional<std::string> value = DecodeFormComponent(
+        equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1));
+    if (!name || !value) return true;  // Go cannot parse the query: in doubt, a watch
+    if (*name == "wait" && !wait) wait = ParseGoBool(*value).value_or(false);
+  }
+  return wait.value_or(false);
+}
+
+bool IsWatchRequest(std::string_view method, const RequestTarget& target) {
+  return method == "GET" && target.endpoint == Endpoint::kKeys && IsWatchQuery(target.query);
 }
 
 }  // namespace tlsproxy::acl

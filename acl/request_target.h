@@ -53,4 +53,24 @@ TargetResult ParseRequestTarget(std::string_view raw);
 // subtree: fail closed.
 bool ReachesSubtree(std::string_view query, std::string_view body, std::string_view content_type);
 
+// True when etcd would hold a GET with this query string open as a watch (a
+// `wait` long poll, or a `wait` + `stream` stream), read as etcd's Go
+// handler reads it: url.ParseQuery (pairs split on '&' only, empty pairs
+// skipped, name and value percent-decoded once with '+' a space), then
+// strconv.ParseBool of the first `wait` value: "1", "t", "T", "TRUE",
+// "true", "True" are a watch; "0", "f", "F", "FALSE", "false", "False", a
+// missing `wait` and any other value are not (etcd answers those at once,
+// with 400 for a value ParseBool refuses). `stream` matters only with a true
+// `wait`, so it plays no part here. A query in doubt counts as a watch: one
+// Go cannot parse (a malformed escape anywhere, or a ';', which Go 1.17+
+// refuses and older Go split on) or with a raw NUL byte (which no request
+// target ParseRequestTarget accepts holds). Such a request then keeps no
+// response timeout rather than a long poll being cut with a 504 (and etcd
+// answers a query it cannot parse at once anyway).
+bool IsWatchQuery(std::string_view query);
+
+// IsWatchQuery() for a GET under /v2/keys (etcd's only watches in the v2
+// API: `wait` with another method is a 400, and other endpoints ignore it).
+bool IsWatchRequest(std::string_view method, const RequestTarget& target);
+
 }  // namespace tlsproxy::acl

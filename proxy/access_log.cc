@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "proxy/log_escape.h"
+
 namespace tlsproxy::proxy {
 
 namespace {
@@ -81,8 +83,9 @@ AccessLog::~AccessLog() {
 void AccessLog::Write(size_t writer, const AccessRecord& r) {
   if (loggers_.empty()) return;
   loggers_[writer]->info(
-      "client={} identity={} method={} path=\"{}\" status={} bytes={} ms={:.3f} rule={}", r.client,
-      r.identity, r.method, r.path, r.status, r.bytes, r.milliseconds, r.rule);
+      "client={} identity=\"{}\" method={} path=\"{}\" status={} bytes={} ms={:.3f} rule=\"{}\"",
+      r.client, LogText(r.identity), r.method, LogText(r.path), r.status, r.bytes, r.milliseconds,
+      LogText(r.rule));
 }
 
 }  // namespace tlsproxy::proxy

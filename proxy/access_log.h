@@ -1,7 +1,19 @@
-// One line per request, written through spdlog: time, client address,
-// identity, method, path (never the query, which can carry values), status,
-// response bytes, milliseconds, and the ACL rule that decided. Never a
-// password or an Authorization value: the record has no field for them.
+// One line per request, written through spdlog (wrapped here):
+//   2026-01-02T03:04:05.678+00:00 access client=127.0.0.1:53422
+//   identity="basic:conftool" method=PUT path="/v2/keys/conftool/a"
+//   status=201 bytes=107 ms=1.477 rule="/conftool"
+// Fields in that order, `name=value`, one space apart. identity, path and
+// rule carry bytes from clients (user names, certificate CNs, the decoded
+// path) or from the config: they are always quoted and escaped with
+// EscapeForLog() (proxy/log_escape.h), so inside the quotes every byte
+// outside printable ASCII, and '"' and '\', is \xHH. Each request is then
+// exactly one line of printable ASCII whose fields parse back to exactly
+// the bytes they stand for. The other fields never carry client bytes:
+// client is the peer address as inet_ntop prints it, method is one of
+// libhttp-parser's method names (or "-"), the rest are numbers. identity is
+// "-" when there is none, path "-" when the target was refused, rule "-"
+// when no rule decided. Never the query (it can carry values), a password
+// or an Authorization value: the record has no field for them.
 //
 // One writer per worker, each with its own spdlog logger, sink and FILE
 // (the file opened in append mode, or a duplicate of stderr), so workers

@@ -13,6 +13,7 @@
 #include "acl/basic_auth.h"
 #include "acl/request_target.h"
 #include "proxy/etcd_cluster_id.h"
+#include "proxy/log_escape.h"
 #include "proxy/worker.h"
 
 namespace tlsproxy::proxy {
@@ -57,15 +58,6 @@ std::string AddressText(const sockaddr* address, std::string* ip_out) {
   }
   *ip_out = ip;
   return ip;
-}
-
-// A long poll or a stream: `wait` or `stream` set to true in the query.
-bool IsWatch(const acl::RequestTarget& target) {
-  for (const char* name : {"wait=true", "stream=true"}) {
-    const size_t at = target.query.find(name);
-    if (at != std::string::npos && (at == 0 || target.query[at - 1] == '&')) return true;
-  }
-  return false;
 }
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
@@ -371,7 +363,8 @@ void ClientConnection::HandleRequest() {
   const std::optional<ProxyError> refusal = RefusalFor(decision->verdict);
   if (!refusal) return Forward(target);
   worker_.metrics().CountAclDenial(rule_);
-  spdlog::debug("{}: {} {} refused: {}", peer_, head_.method, path_, decision->reason);
+  spdlog::debug("{}: {} \"{}\" refused: {}", peer_, head_.method, LogText(path_),
+                LogText(decision->reason));
   if (gateway) return RefuseGateway(decision->verdict);
   Refuse(*refusal, "", keep_alive_);
 }
@@ -404,7 +397,7 @@ std::optional<acl::Decision> ClientConnection::DecideGateway(const acl::RequestT
   }
   const acl::V3ParseResult parsed = acl::ParseV3Request(target.path, body_);
   if (!parsed.request) {
-    spdlog::debug("{}: refused v3 body: {}", peer_, parsed.error);
+    spdlog::debug("{}: refused v3 body: {}", peer_, LogText(parsed.error));
     SendRefusal(GatewayErrorResponse(400, 3, parsed.error), keep_alive_);
     return std::nullopt;
   }
@@ -448,7 +441,7 @@ std::optional<acl::Identity> ClientConnection::Authenticate(std::string* failure
 void ClientConnection::Forward(const acl::RequestTarget& target) {
   state_ = State::kForwarding;
   forwarded_ = std::chrono::steady_clock::now();
-  is_watch_ = head_.method == "GET" && IsWatch(target);
+  is_watch_ = acl::IsWatchRequest(head_.method, target);
   if (is_watch_) worker_.metrics().WatchOpened();
   SetReadTimeout(0);  // a watch may sit silent for hours
   const bool is_head = head_.method == "HEAD";
@@ -579,7 +572,8 @@ void ClientConnection::OnUpstreamError(UpstreamFailure failure, bool after_head)
   };
   const Mapping& m = kMappings[static_cast<int>(failure)];
   worker_.metrics().CountUpstreamError(m.kind);
-  spdlog::warn("{}: upstream error on {} {}: {}", peer_, head_.method, path_, m.message);
+  spdlog::warn("{}: upstream error on {} \"{}\": {}", peer_, head_.method, LogText(path_),
+               m.message);
   if (after_head) {
     // The status line is gone; all we can do is end the stream early.
     keep_alive_ = false;

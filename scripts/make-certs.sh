@@ -5,6 +5,8 @@
 #   server.pem, server.key             serverAuth, SANs localhost, etcd.example.org, 127.0.0.1, ::1
 #   client-root.pem/.key               clientAuth, CN=root, signed by ca.pem
 #   client-conftool.pem/.key           clientAuth, CN=conftool, signed by ca.pem
+#   client-forger.pem/.key             clientAuth, CN=jos\xc3\xa9" status=200 identity="cert:root
+#                                      (UTF-8, quotes: for the access-log escaping), signed by ca.pem
 #   client-rogue.pem/.key              clientAuth, CN=root, signed by a second CA nobody trusts
 #   rogue-ca.pem                       that second CA
 #   client-revoked.pem/.key            clientAuth, CN=root, signed by ca.pem, revoked in crl.pem
@@ -62,7 +64,7 @@ make_ca() {
 # make_leaf NAME CN EXTENSIONS CA
 make_leaf() {
   newkey "$1.key"
-  openssl req -new -key "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
+  openssl req -new -key "$1.key" -out "$1.csr" -utf8 -subj "/CN=$2" 2>/dev/null
   openssl x509 -req -in "$1.csr" -CA "$4.pem" -CAkey "$4.key" -CAcreateserial \
     -out "$1.pem" -days 7 -extfile ext.cnf -extensions "$3" 2>/dev/null
   rm -f "$1.csr"
@@ -73,6 +75,7 @@ make_ca rogue-ca "etcd-tlsproxy rogue CA"
 make_leaf server etcd.example.org server ca
 make_leaf client-root root client ca
 make_leaf client-conftool conftool client ca
+make_leaf client-forger "$(printf 'jos\303\251" status=200 identity="cert:root')" client ca
 make_leaf client-rogue root client rogue-ca
 
 # Certificates that must never give an identity (CN=root, signed by ca.pem),

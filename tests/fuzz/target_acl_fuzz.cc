@@ -1,13 +1,16 @@
 // Fuzzes the path check and the v2 ACL decision: ParseRequestTarget,
-// ReachesSubtree and Acl::Decide, over the fixed ACL table of
-// fuzz_support.h, and checks what they promise rather than only that they
-// do not crash.
+// ReachesSubtree, IsWatchQuery/IsWatchRequest and Acl::Decide, over the
+// fixed ACL table of fuzz_support.h, and checks what they promise rather
+// than only that they do not crash.
 //
 // Input: "METHOD\nTARGET\nCONTENT-TYPE\nBODY" (missing parts are empty). The
 // decision is also tried with GET, PUT and DELETE, for every identity and
-// every public_reads/read_only combination.
+// every public_reads/read_only combination. IsWatchQuery also reads BODY as
+// a query (any bytes, not only those a request target may hold).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -126,6 +129,34 @@ bool OracleReachesSubtree(std::string_view query, std::string_view body,
   return false;
 }
 
+// Go's url.ParseQuery, then strconv.ParseBool of the first `wait` value,
+// written apart from acl/; a query Go cannot parse, or with a raw NUL,
+// counts as a watch.
+bool OracleIsWatch(std::string_view query) {
+  for (char c : query) {
+    if (c == ';' || c == '\0') return true;
+  }
+  std::optional<bool> wait;
+  size_t begin = 0;
+  while (begin <= query.size()) {
+    const size_t end = std::min(query.find('&', begin), query.size());
+    const std::string_view pair = query.substr(begin, end - begin);
+    begin = end + 1;
+    if (pair.empty()) continue;
+    const size_t equals = pair.find('=');
+    const std::optional<std::string> name = Decode(pair.substr(0, equals), true);
+    const std::optional<std::string> value = Decode(
+        equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1), true);
+    if (!name || !value) return true;
+    if (*name != "wait" || wait) continue;
+    wait = false;
+    for (const char* yes : {"1", "t", "T", "TRUE", "true", "True"}) {
+      if (*value == yes) wait = true;
+    }
+  }
+  return wait.value_or(false);
+}
+
 bool IsRead(const std::string& method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS";
 }
@@ -200,9 +231,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool subtree = acl::ReachesSubtree(
       parsed.target ? std::string_view(parsed.target->query) : std::string_view(), body,
       content_type);
+  FUZZ_CHECK(acl::IsWatchQuery(body) == fuzz::OracleIsWatch(body), std::string(body));
   if (!parsed.target) return 0;
   const acl::RequestTarget& target = *parsed.target;
   fuzz::CheckCanonical(target);
+  const bool watch = acl::IsWatchQuery(target.query);
+  FUZZ_CHECK(watch == fuzz::OracleIsWatch(target.query), target.query);
+  FUZZ_CHECK(acl::IsWatchRequest(method, target) ==
+                 (method == "GET" && target.endpoint == acl::Endpoint::kKeys && watch),
+             method + " " + target.forward_target);
   if (fuzz::OracleReachesSubtree(target.query, body, content_type)) {
     FUZZ_CHECK(subtree, std::string(target.query) + " | " + std::string(body));
   }

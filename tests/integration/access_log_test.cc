@@ -1,30 +1,302 @@
-// One access-log line per request naming the method, path, status and the
-// identity; never a password or an Authorization value, not even a wrong
-// one.
+// One access-log line per request, whose fields parse back to exactly what
+// the request carried: client bytes in the path (quotes, spaces, bytes that
+// are not UTF-8) or in the identity (basic-auth user names, certificate
+// CNs) are escaped, never able to forge a field or a line. Never a password
+// or an Authorization value, not even a wrong one.
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
 #include "tests/integration/harness.h"
 
 namespace tlsproxy::integration {
 namespace {
 
-class AccessLogTest : public SharedProxyTest {};
+using Fields = std::map<std::string, std::string>;
+
+// The fields every access line has, each exactly once.
+const std::vector<std::string> kFieldNames = {"client", "identity", "method", "path",
+                                              "status", "bytes",    "ms",     "rule"};
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Reads one value at the front of `text`: either "..." where the only
+// escape is \xHH and no raw '"' or '\' occurs, or a bare token of printable
+// ASCII without '"', '\' or space. Consumes it; nullopt when malformed.
+std::optional<std::string> ReadValue(std::string_view& text) {
+  std::string value;
+  if (text.empty() || text.front() != '"') {
+    const size_t end = std::min(text.find(' '), text.size());
+    for (char c : text.substr(0, end)) {
+      if (c == '"' || c == '\\' || c < 0x21 || c > 0x7e) return std::nullopt;
+      value += c;
+    }
+    text.remove_prefix(end);
+    return value;
+  }
+  for (size_t i = 1; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      text.remove_prefix(i + 1);
+      return value;
+    }
+    if (c == '\\') {
+      if (i + 3 >= text.size() || text[i + 1] != 'x') return std::nullopt;
+      const int high = HexValue(text[i + 2]), low = HexValue(text[i + 3]);
+      if (high < 0 || low < 0) return std::nullopt;
+      value += static_cast<char>(high * 16 + low);
+      i += 3;
+      continue;
+    }
+    if (c < 0x20 || c > 0x7e) return std::nullopt;
+    value += c;
+  }
+  return std::nullopt;  // no closing quote
+}
+
+// Parses the part of an access line after "access ": `name=value` pairs
+// separated by one space. nullopt (with `error`) when anything is off: a
+// malformed value, a name twice, a missing or an unknown name.
+std::optional<Fields> ParseFields(std::string_view text, std::string* error) {
+  Fields fields;
+  while (!text.empty()) {
+    const size_t equals = text.find('=');
+    if (equals == std::string_view::npos) {
+      *error = "no '=' in: " + std::string(text);
+      return std::nullopt;
+    }
+    const std::string name(text.substr(0, equals));
+    text.remove_prefix(equals + 1);
+    const std::optional<std::string> value = ReadValue(text);
+    if (!value) {
+      *error = "malformed value of " + name;
+      return std::nullopt;
+    }
+    if (!fields.emplace(name, *value).second) {
+      *error = "field " + name + " twice";
+      return std::nullopt;
+    }
+    if (!text.empty()) {
+      if (text.front() != ' ') {
+        *error = "no space after " + name;
+        return std::nullopt;
+      }
+      text.remove_prefix(1);
+    }
+  }
+  for (const std::string& name : kFieldNames) {
+    if (fields.count(name) == 0) {
+      *error = "no field " + name;
+      return std::nullopt;
+    }
+  }
+  if (fields.size() != kFieldNames.size()) {
+    *error = "unknown fields";
+    return std::nullopt;
+  }
+  return fields;
+}
+
+// "<time> access <fields>": the fields part, or nullopt for another line.
+std::optional<std::string_view> AccessPart(std::string_view line) {
+  const size_t space = line.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  std::string_view rest = line.substr(space + 1);
+  if (!rest.starts_with("access ")) return std::nullopt;
+  return rest.substr(7);
+}
+
+class AccessLogTest : public SharedProxyTest {
+ protected:
+  static void SetUpTestSuite() {
+    ProxyOptions options;
+    options.accounts = DefaultAccounts();
+    options.accounts[kQuotingUser] = OpensslPasswd("-apr1", kPassword);
+    options.accounts[kUtf8User] = OpensslPasswd("-apr1", kPassword);
+    StartShared(options);
+  }
+
+  // Runs `request` and returns the one access line it added, parsed; fails
+  // the test when the log gained no line, more than one, a line that does
+  // not parse, or a byte that is not printable ASCII (in any line).
+  static std::optional<Fields> LineFor(const HttpsRequest& request, long expected_status) {
+    const size_t offset = proxy().Logs().size();
+    const HttpResponse response = Https(port(), request);
+    EXPECT_EQ(response.status, expected_status)
+        << request.path << ": " << response.body << response.error;
+    // The line is written just after the response: wait for it (bounded).
+    std::vector<std::string> lines;
+    for (int i = 0; i < 100 && lines.empty(); ++i) {
+      if (i > 0) std::this_thread::sleep_for(50ms);
+      lines = NewAccessLines(offset);
+    }
+    if (lines.size() != 1) {
+      ADD_FAILURE() << request.path << ": " << lines.size() << " access lines, not 1:\n"
+                    << proxy().Logs().substr(offset);
+      return std::nullopt;
+    }
+    std::string error;
+    std::optional<Fields> fields = ParseFields(*AccessPart(lines[0]), &error);
+    if (!fields) ADD_FAILURE() << error << " in: " << lines[0];
+    return fields;
+  }
+
+  // The access lines the log gained after `offset`; a failure for each
+  // byte that is not printable ASCII in any new line.
+  static std::vector<std::string> NewAccessLines(size_t offset) {
+    const std::string text = proxy().Logs().substr(offset);
+    std::vector<std::string> access;
+    size_t start = 0;
+    for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+      const std::string line = text.substr(start, end - start);
+      for (char c : line) {
+        if (c < 0x20 || c > 0x7e) {
+          ADD_FAILURE() << "byte " << static_cast<int>(static_cast<unsigned char>(c))
+                        << " in log line: " << line;
+          break;
+        }
+      }
+      if (AccessPart(line)) access.push_back(line);
+    }
+    return access;
+  }
+
+  static constexpr char kPassword[] = "log-Pa55word";
+  static constexpr char kQuotingUser[] = "ev\" status=200 rule=\"/";
+  static constexpr char kUtf8User[] = "jos\xc3\xa9";
+};
+
+HttpsRequest Request(const std::string& method, const std::string& path) {
+  HttpsRequest request;
+  request.method = method;
+  request.path = path;
+  if (method == "PUT") request.body = "value=v";
+  return request;
+}
+
+HttpsRequest WithUser(HttpsRequest request, const std::string& user, const std::string& password) {
+  request.headers.push_back(BasicAuthHeader(user, password));
+  return request;
+}
 
 TEST_F(AccessLogTest, RequestsAreLoggedWithoutSecrets) {
   const std::string key = "/conftool/" + UniqueName("logged");
-  ASSERT_EQ(HttpsPut(port(), "/v2/keys" + key, "v", "conftool", kConftoolPassword).status, 201);
+  const std::optional<Fields> put =
+      LineFor(WithUser(Request("PUT", "/v2/keys" + key), "conftool", kConftoolPassword), 201);
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->at("identity"), "basic:conftool");
+  EXPECT_EQ(put->at("method"), "PUT");
+  EXPECT_EQ(put->at("path"), "/v2/keys" + key);
+  EXPECT_EQ(put->at("status"), "201");
+  EXPECT_EQ(put->at("rule"), "/conftool");
+  EXPECT_EQ(put->at("client").rfind("127.0.0.1:", 0), 0u) << put->at("client");
+
   const std::string wrong_password = "Wr0ng-" + UniqueName("pw");
-  EXPECT_EQ(HttpsGet(port(), "/v2/keys" + key, "root", wrong_password).status, 401);
-  EXPECT_EQ(HttpsPut(port(), "/v2/keys" + key + "x", "v", "conftool", wrong_password).status, 401);
+  for (const HttpsRequest& request :
+       {WithUser(Request("GET", "/v2/keys" + key), "root", wrong_password),
+        WithUser(Request("PUT", "/v2/keys" + key + "x"), "conftool", wrong_password)}) {
+    const std::optional<Fields> refused = LineFor(request, 401);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->at("identity"), "-");
+    EXPECT_EQ(refused->at("status"), "401");
+    EXPECT_EQ(refused->at("rule"), "authentication");
+    EXPECT_EQ(refused->at("path"), request.path);
+  }
 
   const std::string logs = proxy().Logs();
-  EXPECT_NE(logs.find("/v2/keys" + key), std::string::npos) << logs;
-  EXPECT_NE(logs.find("PUT"), std::string::npos) << logs;
-  EXPECT_NE(logs.find("201"), std::string::npos) << logs;
-  EXPECT_NE(logs.find("conftool"), std::string::npos) << logs;
   for (const std::string& secret :
        {std::string(kConftoolPassword), wrong_password,
         Base64(std::string("conftool:") + kConftoolPassword), Base64("root:" + wrong_password),
         Base64("conftool:" + wrong_password)}) {
     EXPECT_EQ(logs.find(secret), std::string::npos) << "the log holds '" << secret << "'";
+  }
+}
+
+// Paths that would forge fields, or carry bytes that are not UTF-8, parse
+// back to exactly the canonical path; the ones the proxy refuses (a newline,
+// a backslash, other control bytes) are logged with path "-".
+TEST_F(AccessLogTest, PathsParseBackExactly) {
+  const std::string base = "/v2/keys/eventlogging/" + UniqueName("path");
+  struct Case {
+    std::string target;
+    long status;
+    std::string logged_path;
+  };
+  const std::vector<Case> cases = {
+      {base + "%22%20status=200%20identity=cert:root%20rule=/%22", 404,
+       base + "\" status=200 identity=cert:root rule=/\""},
+      {base + "\"%20status=200", 404, base + "\" status=200"},
+      {base + "%ff%fe", 404, base + "\xff\xfe"},
+      {base + "%c3%a9", 404, base + "\xc3\xa9"},
+      {base + "%5cx", 400, "-"},
+      {base + "%0a2026-01-01T00:00:00.000+0000%20access%20x=1", 400, "-"},
+      {base + "%0d", 400, "-"},
+      {base + "%09", 400, "-"},
+      {base + "%7f", 400, "-"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.target);
+    const std::optional<Fields> fields = LineFor(Request("GET", c.target), c.status);
+    ASSERT_TRUE(fields);
+    EXPECT_EQ(fields->at("path"), c.logged_path);
+    EXPECT_EQ(fields->at("identity"), "-");
+    EXPECT_EQ(fields->at("method"), "GET");
+    EXPECT_EQ(fields->at("status"), std::to_string(c.status));
+    EXPECT_EQ(fields->at("rule"), c.status == 404 ? "public_reads" : "-");
+  }
+}
+
+// Identities carry client bytes too: basic-auth user names and certificate
+// CNs with quotes or UTF-8 parse back exactly; names the proxy refuses (a
+// newline) or does not know are logged as no identity, and never written.
+TEST_F(AccessLogTest, IdentitiesParseBackExactly) {
+  const std::string path = "/v2/keys/eventlogging/" + UniqueName("who");
+  struct Case {
+    HttpsRequest request;
+    long status;
+    std::string identity;
+    std::string rule;
+  };
+  HttpsRequest forger = Request("PUT", path);
+  forger.client = "forger";
+  HttpsRequest forger_and_user = WithUser(Request("PUT", path), kUtf8User, kPassword);
+  forger_and_user.client = "forger";
+  const std::string newline_marker = UniqueName("newline-user");
+  const std::string newline_user = "a\n" + newline_marker;
+  const std::string latin1_marker = UniqueName("latin1-user");
+  const std::string latin1_user = "caf\xe9" + latin1_marker;
+  const std::vector<Case> cases = {
+      {WithUser(Request("PUT", path), kQuotingUser, kPassword), 201,
+       std::string("basic:") + kQuotingUser, "/eventlogging"},
+      {WithUser(Request("PUT", path), kUtf8User, kPassword), 200, std::string("basic:") + kUtf8User,
+       "/eventlogging"},
+      {forger, 200, std::string("cert:") + kForgerCommonName, "/eventlogging"},
+      {forger_and_user, 200, std::string("cert:") + kForgerCommonName + ",basic:" + kUtf8User,
+       "/eventlogging"},
+      {WithUser(Request("PUT", path), newline_user, kPassword), 401, "-", "authentication"},
+      {WithUser(Request("PUT", path), latin1_user, kPassword), 401, "-", "authentication"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.identity);
+    const std::optional<Fields> fields = LineFor(c.request, c.status);
+    ASSERT_TRUE(fields);
+    EXPECT_EQ(fields->at("identity"), c.identity);
+    EXPECT_EQ(fields->at("status"), std::to_string(c.status));
+    EXPECT_EQ(fields->at("rule"), c.rule);
+    EXPECT_EQ(fields->at("path"), path);
+    EXPECT_EQ(fields->at("method"), "PUT");
+  }
+  const std::string logs = proxy().Logs();
+  for (const std::string& marker : {newline_marker, latin1_marker}) {
+    EXPECT_EQ(logs.find(marker), std::string::npos) << "a refused user name is in the log";
   }
 }
 

@@ -666,6 +666,18 @@ const std::map<std::string, std::string>& DefaultAccounts() {
   return accounts;
 }
 
+namespace {
+// `text` as a YAML double-quoted scalar (user names may hold '"' or '\\').
+std::string YamlQuoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+}  // namespace
+
 std::string ProxyConfigYaml(const ProxyOptions& options, uint16_t listen_port) {
   const Certificates& certs = TestCertificates();
   const auto& accounts = options.accounts.empty() ? DefaultAccounts() : options.accounts;
@@ -681,7 +693,9 @@ std::string ProxyConfigYaml(const ProxyOptions& options, uint16_t listen_port) {
     if (options.crl) yaml << "  crl: \"" << certs.crl << "\"\n";
   }
   yaml << "accounts:\n";
-  for (const auto& [user, hash] : accounts) yaml << "  " << user << ": \"" << hash << "\"\n";
+  for (const auto& [user, hash] : accounts) {
+    yaml << "  " << YamlQuoted(user) << ": \"" << hash << "\"\n";
+  }
   yaml << "acls:\n"
        << "  \"/\": [root]\n"
        << "  \"/conftool\": [root, conftool]\n"
@@ -714,12 +728,16 @@ ProxyProcess::~ProxyProcess() {
 std::string ProxyProcess::Logs() const { return ReadFile(dir_.File("proxy.log")); }
 
 ::testing::AssertionResult ProxyProcess::Start(const ProxyOptions& options) {
+  ProxyOptions attempt_options = options;
   for (int attempt = 0;; ++attempt) {
-    ::testing::AssertionResult started = StartWithYaml(ProxyConfigYaml(options, port_));
+    admin_port_ = attempt_options.admin_port;
+    ::testing::AssertionResult started = StartWithYaml(ProxyConfigYaml(attempt_options, port_));
     if (started || attempt == 2) return started;
     const std::string logs = ToLower(Logs());
     if (logs.find("in use") == std::string::npos) return started;
+    // Either port may have been taken since FreePort() picked it.
     port_ = FreePort();
+    if (attempt_options.admin_port != 0) attempt_options.admin_port = FreePort();
   }
 }
 
@@ -917,6 +935,28 @@ HttpResponse AdminGet(uint16_t admin_port, const std::string& path) {
   response.body = result.output.substr(0, newline);
   response.status = std::stol(result.output.substr(newline + 1));
   return response;
+}
+
+double AdminMetric(uint16_t admin_port, const std::string& series) {
+  const HttpResponse metrics = AdminGet(admin_port, "/metrics");
+  if (metrics.status != 200) return -1;
+  const std::string needle = "\n" + series + " ";
+  const size_t at = metrics.body.find(needle);
+  if (at == std::string::npos) return 0;
+  return std::stod(metrics.body.substr(at + needle.size()));
+}
+
+::testing::AssertionResult WaitForMetric(uint16_t admin_port, const std::string& series,
+                                         double value, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  double seen = AdminMetric(admin_port, series);
+  while (seen != value && Clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+    seen = AdminMetric(admin_port, series);
+  }
+  if (seen == value) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << series << " is " << seen << ", not " << value << ", after " << timeout.count() << " ms";
 }
 
 int TcpConnect(uint16_t port) {

@@ -60,8 +60,9 @@ std::string RepoRoot();
 
 // TLS material made by scripts/make-certs.sh, once per test binary, in a
 // directory that lives until the binary exits. Client names: "root",
-// "conftool" (signed by the trusted CA) and "rogue" (CN=root, signed by a CA
-// the proxy does not trust). Also CN=root certificates signed by the trusted
+// "conftool" (signed by the trusted CA), "forger" (signed by the trusted CA,
+// CN = kForgerCommonName) and "rogue" (CN=root, signed by a CA the proxy does
+// not trust). Also CN=root certificates signed by the trusted
 // CA that must never verify: "revoked" (listed in crl.pem), "expired",
 // "notyet" (valid from 2100), "serverauth" (extendedKeyUsage serverAuth
 // only) and "nosign" (keyUsage keyEncipherment only).
@@ -75,6 +76,9 @@ struct Certificates {
   std::string ClientKey(const std::string& name) const { return dir + "/client-" + name + ".key"; }
 };
 const Certificates& TestCertificates();
+// The CN of client-forger.pem: UTF-8, with quotes that would forge
+// access-log fields if written unescaped.
+inline constexpr char kForgerCommonName[] = "jos\xc3\xa9\" status=200 identity=\"cert:root";
 
 // Passwords of the default accounts and their hashes, made once with the
 // openssl CLI (`openssl passwd -apr1|-5|-6`) so that the hashes are what
@@ -199,9 +203,12 @@ struct ProxyOptions {
   std::size_t max_header_bytes = 16384;
   // user -> hash; empty means the defaults above.
   std::map<std::string, std::string> accounts;
-  uint16_t admin_port = 0;  // admin_listen on 127.0.0.1:<port>; 0: "off"
-  bool crl = false;         // set tls.crl to crl.pem (only with client_ca)
-  std::string extra_yaml;   // appended verbatim (top-level keys)
+  // admin_listen on 127.0.0.1:<port> (take one from FreePort()); 0: "off".
+  // ProxyProcess::Start picks another when it is taken: ask the process for
+  // the port in use (ProxyProcess::admin_port()), not these options.
+  uint16_t admin_port = 0;
+  bool crl = false;        // set tls.crl to crl.pem (only with client_ca)
+  std::string extra_yaml;  // appended verbatim (top-level keys)
 };
 // The YAML text for `options`, listening on 127.0.0.1:<listen_port>.
 std::string ProxyConfigYaml(const ProxyOptions& options, uint16_t listen_port);
@@ -217,8 +224,8 @@ class ProxyProcess {
   ProxyProcess(const ProxyProcess&) = delete;
   ProxyProcess& operator=(const ProxyProcess&) = delete;
 
-  // Writes ProxyConfigYaml(options, port()) and starts; retries on another
-  // port if the first was taken.
+  // Writes ProxyConfigYaml(options, port()) and starts; when a port was
+  // taken (the listen port or the admin port), retries with other ports.
   ::testing::AssertionResult Start(const ProxyOptions& options);
   // Starts with exactly this YAML (which should listen on port()).
   // Waits (at most 15 s) until a TCP connect to port() succeeds; fails at
@@ -235,12 +242,16 @@ class ProxyProcess {
   pid_t pid() const { return pid_; }
 
   uint16_t port() const { return port_; }
+  // The admin port the last Start() configured (0: none). StartWithYaml()
+  // leaves it alone.
+  uint16_t admin_port() const { return admin_port_; }
   std::string config_path() const { return dir_.File("config.yaml"); }
   std::string Logs() const;
 
  private:
   TempDir dir_;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
   pid_t pid_ = -1;
 };
 
@@ -287,6 +298,14 @@ HttpResponse HttpsDelete(uint16_t port, const std::string& path, const std::stri
 // GET http://127.0.0.1:<admin_port><path> (the proxy's plain-HTTP admin
 // listener) with the curl CLI; status 0 and `error` set when curl fails.
 HttpResponse AdminGet(uint16_t admin_port, const std::string& path);
+// The value of one series ("name" or "name{labels}", exactly as printed) on
+// the admin listener's /metrics: 0 when it has no line (a labelled counter
+// that never counted), -1 when /metrics cannot be read.
+double AdminMetric(uint16_t admin_port, const std::string& series);
+// Reads /metrics until `series` has `value`; fails, with the last value
+// seen, after `timeout`.
+::testing::AssertionResult WaitForMetric(uint16_t admin_port, const std::string& series,
+                                         double value, std::chrono::milliseconds timeout = 10s);
 // A plain TCP connection to 127.0.0.1:port (no TLS), or -1.
 int TcpConnect(uint16_t port);
 

@@ -32,7 +32,7 @@ TEST(MetricsTest, CountsAKnownMixExactly) {
   EXPECT_TRUE(IsUnauthorized(HttpsGet(port, "/v2/keys" + key, "conftool", "wrong")));
   EXPECT_TRUE(IsJsonError(HttpsGet(port, "/v2/keys/a/../b"), 400));
 
-  const HttpResponse metrics = AdminGet(options.admin_port, "/metrics");
+  const HttpResponse metrics = AdminGet(stack.proxy.admin_port(), "/metrics");
   ASSERT_EQ(metrics.status, 200) << metrics.error;
   const std::string& text = metrics.body;
   const std::string p = "etcd_tlsproxy_";
@@ -57,7 +57,7 @@ TEST(MetricsTest, CountsAKnownMixExactly) {
     if (stack.proxy.Logs().find("reloaded") != std::string::npos) break;
     std::this_thread::sleep_for(50ms);
   }
-  const std::string after = AdminGet(options.admin_port, "/metrics").body;
+  const std::string after = AdminGet(stack.proxy.admin_port(), "/metrics").body;
   EXPECT_EQ(MetricValue(after, p + "config_reloads_total{result=\"success\"}"), 1);
   EXPECT_TRUE(stack.proxy.Stop());
 }
@@ -67,20 +67,20 @@ TEST(MetricsTest, HealthFollowsEtcdAndReadyWhenListening) {
   ProxyOptions options;
   options.admin_port = FreePort();
   ASSERT_TRUE(stack.Start(options));
-  EXPECT_EQ(AdminGet(options.admin_port, "/readyz").status, 200);
-  HttpResponse health = AdminGet(options.admin_port, "/healthz");
+  EXPECT_EQ(AdminGet(stack.proxy.admin_port(), "/readyz").status, 200);
+  HttpResponse health = AdminGet(stack.proxy.admin_port(), "/healthz");
   EXPECT_EQ(health.status, 200) << health.body;
   EXPECT_NE(health.body.find("\"health\":true"), std::string::npos) << health.body;
 
   stack.etcd.Stop();
-  health = AdminGet(options.admin_port, "/healthz");
+  health = AdminGet(stack.proxy.admin_port(), "/healthz");
   EXPECT_EQ(health.status, 503) << health.body;
   EXPECT_NE(health.body.find("reason"), std::string::npos) << health.body;
   // The TLS listener says the same thing etcd's absence means there: 502.
   EXPECT_TRUE(IsJsonError(HttpsGet(stack.port(), "/v2/keys/x"), 502));
 
   ASSERT_TRUE(stack.etcd.Start());
-  EXPECT_EQ(AdminGet(options.admin_port, "/healthz").status, 200);
+  EXPECT_EQ(AdminGet(stack.proxy.admin_port(), "/healthz").status, 200);
   EXPECT_TRUE(stack.proxy.Stop());
 }
 

@@ -107,13 +107,13 @@ const std::string kHandshakeTimeouts =
     "etcd_tlsproxy_tls_handshake_failures_total{reason=\"timeout\"}";
 
 // Starts `stack` with a 1 s TLS handshake timeout and an admin listener
-// (`options.admin_port`). Returns the handshake-timeout counter before any
+// (`stack.proxy.admin_port()`). Returns the handshake-timeout counter before any
 // test traffic, or -1 when the stack did not start or /metrics is unreadable.
 double StartWithOneSecondHandshake(Stack& stack, ProxyOptions& options) {
   options.admin_port = FreePort();
   options.extra_yaml = "timeouts: {handshake: 1}\n";
   if (!stack.Start(options)) return -1;
-  return MetricValue(options.admin_port, kHandshakeTimeouts);
+  return MetricValue(stack.proxy.admin_port(), kHandshakeTimeouts);
 }
 
 TEST(TimeoutsTest, SlowRequestHeadIsCutOffWith408) {
@@ -324,7 +324,7 @@ TEST(TimeoutsTest, UnfinishedTlsHandshakeIsClosed) {
         << Milliseconds(ending.waited) << " ms";
     // Counted (before the close) as a handshake that failed by timeout.
     expected += 1;
-    EXPECT_EQ(MetricValue(options.admin_port, kHandshakeTimeouts), expected);
+    EXPECT_EQ(MetricValue(stack.proxy.admin_port(), kHandshakeTimeouts), expected);
   }
 
   // Everyone else is served as before.
@@ -362,7 +362,7 @@ TEST(TimeoutsTest, HandshakeDrippedByteByByteIsClosed) {
     closed = send(fd.get(), &drip, 1, MSG_NOSIGNAL) < 0;
   }
   EXPECT_TRUE(closed) << "the dripping handshake was never cut off";
-  EXPECT_EQ(MetricValue(options.admin_port, kHandshakeTimeouts), before + 1);
+  EXPECT_EQ(MetricValue(stack.proxy.admin_port(), kHandshakeTimeouts), before + 1);
   EXPECT_EQ(HttpsGet(stack.port(), "/version").status, 200);
   EXPECT_TRUE(stack.proxy.Stop());
 }
@@ -416,7 +416,7 @@ TEST(TimeoutsTest, UpstreamConnectThatHangsGives504) {
       << response.Header("content-type");
   EXPECT_NE(response.body.find("timed out connecting to etcd"), std::string::npos) << response.body;
   EXPECT_EQ(
-      MetricValue(options.admin_port, "etcd_tlsproxy_upstream_errors_total{kind=\"timeout\"}"), 1);
+      MetricValue(proxy.admin_port(), "etcd_tlsproxy_upstream_errors_total{kind=\"timeout\"}"), 1);
 
   // A write with credentials fares the same; the proxy stays up.
   const HttpResponse put = HttpsPut(proxy.port(), "/v2/keys/conftool/" + UniqueName("hang"), "v",

@@ -1,6 +1,8 @@
 // The v3 JSON gateway is protected by key: the keys in each body are checked
 // against the same ACL table as v2 keys, and every refused write is checked
 // in etcd directly.
+#include <regex>
+
 #include "tests/integration/harness.h"
 
 namespace tlsproxy::integration {
@@ -22,6 +24,27 @@ class V3GatewayTest : public SharedProxyTest {
   }
   static std::string PutBody(const std::string& key, const std::string& value) {
     return "{\"key\":\"" + Base64(key) + "\",\"value\":\"" + Base64(value) + "\"}";
+  }
+  // A lease granted in etcd directly; its ID as the gateway prints int64s
+  // (a JSON string), or "" when etcd did not grant one.
+  static std::string GrantLeaseInEtcd() {
+    const HttpResponse grant = etcd().Request("POST", "/v3/lease/grant", "{\"TTL\":600}");
+    return Int64Field(grant, "ID");
+  }
+  // The seconds left on lease `id` in etcd (asked directly): -1 when it does
+  // not exist, -2 when etcd's answer cannot be read.
+  static long LeaseTtlInEtcd(const std::string& id) {
+    const HttpResponse ttl =
+        etcd().Request("POST", "/v3/lease/timetolive", "{\"ID\":\"" + id + "\"}");
+    const std::string value = Int64Field(ttl, "TTL");
+    return value.empty() ? -2 : std::stol(value);
+  }
+  // The int64 `field` of a 200 gateway response ("" when absent).
+  static std::string Int64Field(const HttpResponse& response, const std::string& field) {
+    const std::regex pattern("\"" + field + "\":\"(-?[0-9]+)\"");
+    std::smatch match;
+    if (response.status != 200 || !std::regex_search(response.body, match, pattern)) return "";
+    return match[1].str();
   }
   static bool IsPermissionDenied(const HttpResponse& response) {
     return response.status == 403 && TrimRight(response.body) ==
@@ -82,10 +105,17 @@ TEST_F(V3GatewayTest, TxnWithAHiddenWriteIsRefused) {
 }
 
 TEST_F(V3GatewayTest, LeaseRevokeNeedsTheRootRule) {
-  const HttpResponse grant = Post("/v3/lease/grant", "{\"TTL\":60}", "root", kRootPassword);
-  ASSERT_EQ(grant.status, 200) << grant.body;
-  EXPECT_TRUE(
-      IsPermissionDenied(Post("/v3/lease/revoke", "{\"ID\":1}", "conftool", kConftoolPassword)));
+  const std::string id = GrantLeaseInEtcd();
+  ASSERT_FALSE(id.empty());
+  ASSERT_GT(LeaseTtlInEtcd(id), 0);
+  const std::string revoke = "{\"ID\":\"" + id + "\"}";
+  EXPECT_TRUE(IsPermissionDenied(Post("/v3/lease/revoke", revoke, "conftool", kConftoolPassword)));
+  EXPECT_GT(LeaseTtlInEtcd(id), 0) << "the refused revoke reached etcd";
+  // The same request with the root rule does revoke it: the refusal above
+  // was the ACL's, not a malformed request's.
+  const HttpResponse revoked = Post("/v3/lease/revoke", revoke, "root", kRootPassword);
+  EXPECT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_EQ(LeaseTtlInEtcd(id), -1);
 }
 
 TEST_F(V3GatewayTest, MalformedBodiesAre400AndNotForwarded) {

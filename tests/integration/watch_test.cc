@@ -1,9 +1,17 @@
 // Responses are streamed: a long-poll watch (?wait=true) through the proxy
 // answers when the key changes in etcd, after an idle wait, and a
 // ?stream=true watch delivers each event while the response stays open.
+// Every spelling of `wait` that etcd waits on is a watch to the proxy too
+// (no response timeout, on the watches gauge, ended cleanly by SIGTERM),
+// and only those.
+#include <signal.h>
+
+#include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "tests/integration/harness.h"
 
@@ -121,6 +129,135 @@ TEST_F(WatchTest, AbandonedWatchDoesNotDisturbTheProxy) {
   ASSERT_TRUE(etcd().Put(key, "still"));
   const HttpResponse response = HttpsGet(port(), "/v2/keys" + key);
   EXPECT_EQ(response.status, 200) << response.body << response.error;
+}
+
+constexpr char kWatchesGauge[] = "etcd_tlsproxy_watches";
+
+// The etcd index after which a watch on `etcd` should start.
+long NextIndexOf(const EtcdServer& etcd) {
+  const HttpResponse root = etcd.Get("/");
+  return std::stol(root.Header("x-etcd-index")) + 1;
+}
+
+// One request run on its own thread; `done` once its response is in.
+struct Pending {
+  std::string query;
+  HttpResponse response;
+  std::atomic<bool> done{false};
+  std::thread thread;
+};
+
+// Starts GET <path>?<query> for each query, each on its own thread.
+std::vector<std::unique_ptr<Pending>> StartAll(uint16_t port, const std::string& path,
+                                               const std::vector<std::string>& queries,
+                                               std::chrono::milliseconds timeout,
+                                               const std::string& stop_at = "") {
+  std::vector<std::unique_ptr<Pending>> all;
+  for (const std::string& query : queries) {
+    auto pending = std::make_unique<Pending>();
+    pending->query = query;
+    HttpsRequest request;
+    request.path = path + "?" + query;
+    request.timeout = timeout;
+    if (!stop_at.empty()) {
+      // A stream stays open after its event: stop reading once it is in.
+      request.on_data = [stop_at](const std::string& body) {
+        return body.find(stop_at) == std::string::npos;
+      };
+    }
+    Pending* p = pending.get();
+    p->thread = std::thread([port, request, p] {
+      p->response = Https(port, request);
+      p->done = true;
+    });
+    all.push_back(std::move(pending));
+  }
+  return all;
+}
+
+void JoinAll(std::vector<std::unique_ptr<Pending>>& all) {
+  for (auto& pending : all) pending->thread.join();
+}
+
+// With etcd hung (SIGSTOP) and `upstream_response: 1`, an ordinary request
+// gets 504 while a watch waits on: each spelling etcd reads as a true
+// `wait` (Go's url.ParseQuery, then strconv.ParseBool of the first value)
+// waits, is counted on the watches gauge, and gets its event once etcd is
+// back; every other spelling is an ordinary request.
+TEST(WatchSpellingTest, EverySpellingEtcdWaitsOnIsAWatchAndNoOther) {
+  Stack stack;
+  ProxyOptions options;
+  options.admin_port = FreePort();
+  options.extra_yaml = "timeouts: {upstream_response: 1}\n";
+  ASSERT_TRUE(stack.Start(options));
+  const uint16_t admin = stack.proxy.admin_port();
+  const std::string key = "/eventlogging/" + UniqueName("spelled");
+  const std::string path = "/v2/keys" + key;
+  // From this index on, a watch that etcd registers late still finds the event.
+  const std::string since = "&waitIndex=" + std::to_string(NextIndexOf(stack.etcd));
+  const std::vector<std::string> watch_queries = {
+      "wait=1" + since,          "wa%69t=true" + since, "xwait=true&wait=true" + since,
+      "wait=TRUE" + since,       "wait=t" + since,      "wait=T" + since,
+      "wait=True" + since,       "wait=tru%65" + since, "wait=true&wait=false" + since,
+      "wait=1&stream=1" + since,
+  };
+  const std::vector<std::string> ordinary_queries = {
+      "wait=false&wait=true", "stream=1",    "stream=true", "wait=yes", "wait=0", "wait=", "wait",
+      "waitx=true",           "wait%3Dtrue",
+  };
+
+  stack.etcd.Signal(SIGSTOP);
+  auto watches = StartAll(stack.port(), path, watch_queries, 30s, "\"value\":\"event\"");
+  // Every watch has been forwarded and counted while etcd says nothing.
+  EXPECT_TRUE(WaitForMetric(admin, kWatchesGauge, static_cast<double>(watch_queries.size())));
+  // Ordinary requests forwarded after them get their 504 after 1 s...
+  auto ordinary = StartAll(stack.port(), path, ordinary_queries, 10s);
+  JoinAll(ordinary);
+  for (const auto& request : ordinary) {
+    EXPECT_TRUE(IsJsonError(request->response, 504))
+        << "?" << request->query << " was not answered like an ordinary request";
+  }
+  // ...by which time the watches' 1 s would have run out too: none was cut.
+  for (const auto& watch : watches) {
+    EXPECT_FALSE(watch->done) << "?" << watch->query
+                              << " ended while etcd was hung: " << watch->response.status << " "
+                              << watch->response.body;
+  }
+
+  stack.etcd.Signal(SIGCONT);
+  EXPECT_TRUE(stack.etcd.Put(key, "event"));  // no ASSERT: the threads must be joined
+  JoinAll(watches);
+  for (const auto& watch : watches) {
+    EXPECT_EQ(watch->response.status, 200) << "?" << watch->query << ": " << watch->response.error;
+    EXPECT_NE(watch->response.body.find("\"value\":\"event\""), std::string::npos)
+        << "?" << watch->query << ": " << watch->response.body;
+  }
+  EXPECT_TRUE(WaitForMetric(admin, kWatchesGauge, 0));
+  EXPECT_TRUE(stack.proxy.Stop());
+}
+
+// SIGTERM ends a `?wait=1` long poll as it ends a `?wait=true` one: with a
+// clean end of stream, at once, not when drain_timeout runs out.
+TEST(WatchSpellingTest, SigtermEndsAWaitOneLongPollCleanly) {
+  Stack stack;
+  ProxyOptions options;
+  options.admin_port = FreePort();
+  ASSERT_TRUE(stack.Start(options));
+  HttpsRequest watch;
+  watch.path = "/v2/keys/" + UniqueName("drained") + "?wait=1";
+  watch.timeout = 30s;
+  SharedBody received;
+  watch.on_head = [&](long status) { received.Set("head " + std::to_string(status)); };
+  HttpResponse response;
+  std::thread watcher([&] { response = Https(stack.port(), watch); });
+  EXPECT_TRUE(received.WaitFor("head 200", 10s)) << "no response head within 10 s";
+  EXPECT_TRUE(WaitForMetric(stack.proxy.admin_port(), kWatchesGauge, 1));
+
+  EXPECT_TRUE(stack.proxy.Stop(SIGTERM));  // exit status 0
+  watcher.join();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_TRUE(response.error.empty()) << "the long poll did not end cleanly: " << response.error;
+  EXPECT_EQ(response.body.find("\"action\""), std::string::npos) << response.body;
 }
 
 }  // namespace

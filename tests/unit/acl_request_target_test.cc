@@ -202,5 +202,86 @@ TEST(ReachesSubtreeTest, NameCutAtNulIsStillRecognised) {
   EXPECT_TRUE(ReachesSubtree("", body, "application/x-www-form-urlencoded"));
 }
 
+struct WatchCase {
+  std::string query;
+  bool watch;
+};
+
+// What etcd's v2 handler waits on: Go's url.ParseQuery, then
+// strconv.ParseBool of the first `wait` value.
+TEST(IsWatchQueryTest, ReadsWaitAsEtcdDoes) {
+  const std::vector<WatchCase> cases = {
+      {"", false},
+      {"wait=true", true},
+      {"wait=1", true},
+      {"wait=t", true},
+      {"wait=T", true},
+      {"wait=TRUE", true},
+      {"wait=True", true},
+      {"wa%69t=true", true},
+      {"%77%61%69%74=%74%72%75%65", true},
+      {"wait=tru%65", true},
+      {"xwait=true&wait=true", true},
+      {"wait=1&stream=1", true},
+      {"wait=true&stream=true", true},
+      {"recursive=true&wait=true&waitIndex=7", true},
+      {"wait=true&wait=false", true},
+      {"wait=false&wait=true", false},
+      {"wait=yes&wait=true", false},
+      {"&&wait=1&&", true},
+      {"stream=1", false},
+      {"stream=true", false},
+      {"wait=false&stream=true", false},
+      {"wait=yes", false},
+      {"wait=on", false},
+      {"wait=tRUE", false},
+      {"wait=0", false},
+      {"wait=f", false},
+      {"wait=False", false},
+      {"wait=", false},
+      {"wait", false},
+      {"wait=+true", false},
+      {"wait=true+", false},
+      {"wait+=true", false},
+      {"Wait=true", false},
+      {"waitx=true", false},
+      {"xwait=true", false},
+      {"wait%3Dtrue", false},
+      {"value=wait%3Dtrue%26", false},
+      {"wait%00=true", false},
+      // Go cannot parse these (etcd answers 400 at once): in doubt, a watch.
+      {"wait=false;x=1", true},
+      {"x;wait=false", true},
+      {"wait=false&x=%zz", true},
+      {"wait=false&x%=1", true},
+      {"wait=%", true},
+      // A raw NUL (no accepted target holds one): in doubt, a watch.
+      {std::string("wait=t\0u%65", 11), true},
+      {std::string("wait=false\0", 11), true},
+  };
+  for (const WatchCase& c : cases) {
+    EXPECT_EQ(IsWatchQuery(c.query), c.watch) << "?" << c.query;
+  }
+}
+
+TEST(IsWatchRequestTest, OnlyAGetUnderV2Keys) {
+  struct Case {
+    std::string method;
+    std::string target;
+    bool watch;
+  };
+  const std::vector<Case> cases = {
+      {"GET", "/v2/keys/a?wait=1", true},       {"GET", "/v2/keys?wait=true", true},
+      {"GET", "/v2/keys/a?stream=true", false}, {"HEAD", "/v2/keys/a?wait=true", false},
+      {"PUT", "/v2/keys/a?wait=true", false},   {"GET", "/v2/members?wait=true", false},
+      {"GET", "/version?wait=true", false},
+  };
+  for (const Case& c : cases) {
+    const TargetResult parsed = ParseRequestTarget(c.target);
+    ASSERT_TRUE(parsed.target) << c.target;
+    EXPECT_EQ(IsWatchRequest(c.method, *parsed.target), c.watch) << c.method << " " << c.target;
+  }
+}
+
 }  // namespace
 }  // namespace tlsproxy::acl
