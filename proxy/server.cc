@@ -26,6 +26,18 @@ std::unique_ptr<Server> Server::Create(std::string config_path,
     *error = "cannot create event loop";
     return nullptr;
   }
+  // Before anything binds: a client (or logrotate) that sees the port open
+  // may signal at once, and SIGHUP's default action would end the process.
+  // libevent holds a signal until Run() dispatches it.
+  for (int signal_number : {SIGINT, SIGTERM}) {
+    event* ev =
+        evsignal_new(server->base_.get(), signal_number, &Server::OnStopSignal, server.get());
+    event_add(ev, nullptr);
+    server->signals_.emplace_back(ev);
+  }
+  event* hup = evsignal_new(server->base_.get(), SIGHUP, &Server::OnReloadSignal, server.get());
+  event_add(hup, nullptr);
+  server->signals_.emplace_back(hup);
   server->metrics_.SetCertificateExpiry(runtime->tls->NotAfter());
   server->worker_stopped_.reset(
       event_new(server->base_.get(), -1, 0, &Server::OnWorkerStopped, server.get()));
@@ -47,15 +59,6 @@ std::unique_ptr<Server> Server::Create(std::string config_path,
     if (!server->admin_) return nullptr;
     spdlog::info("admin listener on {}", config.admin_listen->text);
   }
-  for (int signal_number : {SIGINT, SIGTERM}) {
-    event* ev =
-        evsignal_new(server->base_.get(), signal_number, &Server::OnStopSignal, server.get());
-    event_add(ev, nullptr);
-    server->signals_.emplace_back(ev);
-  }
-  event* hup = evsignal_new(server->base_.get(), SIGHUP, &Server::OnReloadSignal, server.get());
-  event_add(hup, nullptr);
-  server->signals_.emplace_back(hup);
   return server;
 }
 
