@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include "proxy/systemd_notify.h"
+
 namespace tlsproxy::proxy {
 namespace {
 
@@ -81,6 +83,7 @@ int Server::Run() {
     threads_.emplace_back([w = worker.get()] { w->Run(); });
   }
   if (admin_) admin_->SetReady(true);
+  systemd::NotifyReady("serving, forwarding to " + runtime->config->upstream.text);
   event_base_dispatch(base_.get());
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
@@ -88,15 +91,20 @@ int Server::Run() {
   return 0;
 }
 
-bool Server::Reload() {
+Server::ReloadResult Server::Reload() {
   Runtime::Result built = Runtime::Build(config_path_);
   if (!built.runtime) {
+    const std::string refused = "reload refused, old configuration stays in force: " + config_path_;
     for (const auto& problem : built.errors) {
-      spdlog::error("reload refused, old configuration stays in force: {}: {}", config_path_,
-                    problem.ToString());
+      spdlog::error("{}: {}", refused, problem.ToString());
     }
     metrics_.CountReload(false);
-    return false;
+    std::string summary = refused;
+    if (!built.errors.empty()) summary += ": " + built.errors.front().ToString();
+    if (built.errors.size() > 1) {
+      summary += " (and " + std::to_string(built.errors.size() - 1) + " more in the log)";
+    }
+    return ReloadResult{false, summary};
   }
   const config::Config& old_config = *runtime_.Get()->config;
   const config::Config& new_config = *built.runtime->config;
@@ -109,7 +117,7 @@ bool Server::Reload() {
   runtime_.Set(std::move(built.runtime));
   metrics_.CountReload(true);
   spdlog::info("reloaded {}", config_path_);
-  return true;
+  return ReloadResult{true, "reload applied: " + config_path_};
 }
 
 void Server::StartDrain() {
@@ -118,6 +126,7 @@ void Server::StartDrain() {
   if (admin_) admin_->SetReady(false);
   const size_t seconds = runtime_.Get()->config->drain_timeout_seconds;
   spdlog::info("draining for up to {} s", seconds);
+  systemd::NotifyStopping("draining for up to " + std::to_string(seconds) + " s");
   for (auto& worker : workers_) worker->RequestDrain(seconds);
 }
 
@@ -136,7 +145,11 @@ void Server::OnStopSignal(evutil_socket_t signal_number, short, void* self) {
 
 void Server::OnReloadSignal(evutil_socket_t, short, void* self) {
   spdlog::info("received SIGHUP, reloading");
-  static_cast<Server*>(self)->Reload();
+  auto* server = static_cast<Server*>(self);
+  // While draining systemd has been told STOPPING=1; a READY=1 would contradict it.
+  if (!server->draining_) systemd::NotifyReloading("reloading " + server->config_path_);
+  const ReloadResult result = server->Reload();
+  if (!server->draining_) systemd::NotifyReady(result.summary);
 }
 
 }  // namespace tlsproxy::proxy

@@ -12,6 +12,9 @@
 // set replaces the old one, which then serves new connections and the next
 // request on kept-alive ones. Requests in flight keep the set they began
 // with. `listen`, `upstream` and `workers` changes need a restart.
+// Under systemd (NOTIFY_SOCKET set) Run() sends READY=1 once serving, a
+// SIGHUP RELOADING=1 and then READY=1 with the reload's summary as STATUS,
+// and SIGTERM/SIGINT STOPPING=1 (see systemd_notify.h).
 #pragma once
 
 #include <event2/event.h>
@@ -40,9 +43,15 @@ class Server {
 
   int Run();
 
+  // What a reload did, for the log and for systemd's STATUS line.
+  struct ReloadResult {
+    bool applied = false;
+    // "reload applied: PATH", or "reload refused, ...: KEY (line N): why"
+    // naming the first problem (and how many more there are).
+    std::string summary;
+  };
   // Re-reads the config file; keeps the old set if the new one is invalid.
-  // Returns whether the new set is in force.
-  bool Reload();
+  ReloadResult Reload();
 
  private:
   explicit Server(std::shared_ptr<const Runtime> runtime) : runtime_(std::move(runtime)) {}
