@@ -270,6 +270,8 @@ class Validator {
   }
   void OnTlsRequireClientCert(const Entry& entry);
   void OnTlsProtocols(const Entry& entry);
+  // One element of `tls.protocols`; reports an unknown or retired name.
+  std::optional<TlsProtocol> ReadTlsProtocol(const Entry& element);
   void OnTlsCiphers(const Entry& entry);
   void OnTlsGroups(const Entry& entry);
   // Adds one group name from `tls.groups` at `path`/`line`.
@@ -472,10 +474,28 @@ void Validator::OnTlsRequireClientCert(const Entry& entry) {
   Assign(ReadBool(entry), &config_.tls.require_client_cert);
 }
 
-void Validator::OnTlsProtocols(const Entry& entry) {
+std::optional<TlsProtocol> Validator::ReadTlsProtocol(const Entry& element) {
   static const std::vector<std::pair<std::string, TlsProtocol>> kSupported = {
       {"TLSv1.2", TlsProtocol::kTls12}, {"TLSv1.3", TlsProtocol::kTls13}};
-  static const std::set<std::string> kRefused = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"};
+  static const std::set<std::string> kRetired = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"};
+  const std::optional<std::string> name = ReadString(element);
+  if (!name) return std::nullopt;
+  for (const auto& [known, protocol] : kSupported) {
+    if (*name == known) return protocol;
+  }
+  if (kRetired.count(*name) != 0) {
+    AddError(element.path, element.line,
+             *name +
+                 " is refused: retired (RFC 7568, RFC 8996) and not negotiated by OpenSSL 3 "
+                 "at its default security level (expected TLSv1.2 or TLSv1.3)");
+  } else {
+    AddError(element.path, element.line,
+             "unknown protocol '" + *name + "' (expected TLSv1.2 or TLSv1.3)");
+  }
+  return std::nullopt;
+}
+
+void Validator::OnTlsProtocols(const Entry& entry) {
   if (!ExpectList(entry)) return;
   if (entry.value.size() == 0) {
     AddError(entry.path, entry.line, "needs at least one of TLSv1.2, TLSv1.3");
@@ -486,24 +506,11 @@ void Validator::OnTlsProtocols(const Entry& entry) {
   for (std::size_t i = 0; i < entry.value.size(); ++i) {
     const YAML::Node item = entry.value[i];
     const Entry element{entry.path + "[" + std::to_string(i) + "]", "", LineOf(item), item};
-    const std::optional<std::string> name = ReadString(element);
-    const auto known =
-        std::find_if(kSupported.begin(), kSupported.end(),
-                     [&](const auto& candidate) { return name && candidate.first == *name; });
-    if (!name) {
+    const std::optional<TlsProtocol> protocol = ReadTlsProtocol(element);
+    if (!protocol) {
       valid = false;
-    } else if (kRefused.count(*name) != 0) {
-      AddError(element.path, element.line,
-               *name +
-                   " is refused: deprecated by RFC 8996, and OpenSSL 3 speaks it only at "
-                   "security level 0 (expected TLSv1.2 or TLSv1.3)");
-      valid = false;
-    } else if (known == kSupported.end()) {
-      AddError(element.path, element.line,
-               "unknown protocol '" + *name + "' (expected TLSv1.2 or TLSv1.3)");
-      valid = false;
-    } else if (!chosen.insert(known->second).second) {
-      AddError(element.path, element.line, *name + " is listed twice");
+    } else if (!chosen.insert(*protocol).second) {
+      AddError(element.path, element.line, item.Scalar() + " is listed twice");
       valid = false;
     }
   }

@@ -39,8 +39,8 @@ struct HostPort {
 };
 
 // The TLS versions the proxy may speak, oldest first. SSLv3, TLS 1.0 and
-// 1.1 are refused: RFC 8996 deprecates them and OpenSSL 3 speaks them only
-// at security level 0.
+// 1.1 are refused: RFC 7568 and RFC 8996 retire them, and OpenSSL 3 does
+// not negotiate them at its default security level.
 enum class TlsProtocol { kTls12, kTls13 };
 
 struct TlsSettings {

@@ -449,7 +449,7 @@ std::vector<BadCase> BadCases() {
       {"ProtocolMisspelt", TlsPlus("  protocols: [TLS1.3]\n"), "tls.protocols[0]", 4,
        "unknown protocol 'TLS1.3'"},
       {"ProtocolTls11", TlsPlus("  protocols: [TLSv1.1, TLSv1.2]\n"), "tls.protocols[0]", 4,
-       "TLSv1.1 is refused"},
+       "TLSv1.1 is refused: retired"},
       {"ProtocolSsl3", TlsPlus("  protocols: [SSLv3]\n"), "tls.protocols[0]", 4,
        "SSLv3 is refused"},
       {"ProtocolTwice", TlsPlus("  protocols: [TLSv1.3, TLSv1.3]\n"), "tls.protocols[1]", 4,
