@@ -38,6 +38,11 @@ struct HostPort {
   int line = 0;      // 0 for a default value
 };
 
+// The TLS versions the proxy may speak, oldest first. SSLv3, TLS 1.0 and
+// 1.1 are refused: RFC 7568 and RFC 8996 retire them, and OpenSSL 3 does
+// not negotiate them at its default security level.
+enum class TlsProtocol { kTls12, kTls13 };
+
 struct TlsSettings {
   std::string cert_file;  // leaf + intermediates, PEM
   int cert_line = 0;
@@ -48,6 +53,20 @@ struct TlsSettings {
   std::string crl_file;  // empty: no CRL
   int crl_line = 0;
   bool require_client_cert = false;
+  // `tls.protocols` (nginx's ssl_protocols): the versions offered, as the
+  // range [min_protocol, max_protocol]; default TLS 1.2 and 1.3.
+  TlsProtocol min_protocol = TlsProtocol::kTls12;
+  TlsProtocol max_protocol = TlsProtocol::kTls13;
+  int protocols_line = 0;
+  // `tls.ciphers` (ssl_ciphers): an OpenSSL cipher string for the TLS 1.2
+  // suites; empty: OpenSSL's default. Its shape only is checked here.
+  std::string ciphers;
+  int ciphers_line = 0;
+  // `tls.groups` (ssl_ecdh_curve): key-exchange group names, preferred
+  // first; empty: OpenSSL's default. Well-formed names, each once; whether
+  // OpenSSL knows them is checked by proxy/tls_context.
+  std::vector<std::string> groups;
+  int groups_line = 0;
 };
 
 // One entry of `acls`: a key prefix under /v2/keys and who may write there.

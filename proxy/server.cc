@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include "proxy/systemd_notify.h"
+
 namespace tlsproxy::proxy {
 
 std::unique_ptr<Server> Server::Create(std::string config_path,
@@ -17,6 +19,18 @@ std::unique_ptr<Server> Server::Create(std::string config_path,
     *error = "cannot create event loop";
     return nullptr;
   }
+  // Before anything binds: a client (or logrotate) that sees the port open
+  // may signal at once, and SIGHUP's default action would end the process.
+  // libevent holds a signal until Run() dispatches it.
+  for (int signal_number : {SIGINT, SIGTERM}) {
+    event* ev =
+        evsignal_new(server->base_.get(), signal_number, &Server::OnStopSignal, server.get());
+    event_add(ev, nullptr);
+    server->signals_.emplace_back(ev);
+  }
+  event* hup = evsignal_new(server->base_.get(), SIGHUP, &Server::OnReloadSignal, server.get());
+  event_add(hup, nullptr);
+  server->signals_.emplace_back(hup);
   server->metrics_.SetCertificateExpiry(runtime->tls->NotAfter());
   server->worker_stopped_.reset(
       event_new(server->base_.get(), -1, 0, &Server::OnWorkerStopped, server.get()));
@@ -38,15 +52,6 @@ std::unique_ptr<Server> Server::Create(std::string config_path,
     if (!server->admin_) return nullptr;
     spdlog::info("admin listener on {}", config.admin_listen->text);
   }
-  for (int signal_number : {SIGINT, SIGTERM}) {
-    event* ev =
-        evsignal_new(server->base_.get(), signal_number, &Server::OnStopSignal, server.get());
-    event_add(ev, nullptr);
-    server->signals_.emplace_back(ev);
-  }
-  event* hup = evsignal_new(server->base_.get(), SIGHUP, &Server::OnReloadSignal, server.get());
-  event_add(hup, nullptr);
-  server->signals_.emplace_back(hup);
   return server;
 }
 
@@ -68,6 +73,7 @@ int Server::Run() {
     threads_.emplace_back([w = worker.get()] { w->Run(); });
   }
   if (admin_) admin_->SetReady(true);
+  systemd::NotifyReady("serving, forwarding to " + runtime_->config->upstream.text);
   event_base_dispatch(base_.get());
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
@@ -75,15 +81,20 @@ int Server::Run() {
   return 0;
 }
 
-bool Server::Reload() {
+Server::ReloadResult Server::Reload() {
   Runtime::Result built = Runtime::Build(config_path_, runtime_.get());
   if (!built.runtime) {
+    const std::string refused = "reload refused, old configuration stays in force: " + config_path_;
     for (const auto& problem : built.errors) {
-      spdlog::error("reload refused, old configuration stays in force: {}: {}", config_path_,
-                    problem.ToString());
+      spdlog::error("{}: {}", refused, problem.ToString());
     }
     metrics_.CountReload(false);
-    return false;
+    std::string summary = refused;
+    if (!built.errors.empty()) summary += ": " + built.errors.front().ToString();
+    if (built.errors.size() > 1) {
+      summary += " (and " + std::to_string(built.errors.size() - 1) + " more in the log)";
+    }
+    return ReloadResult{false, summary};
   }
   const config::Config& old_config = *runtime_->config;
   const config::Config& new_config = *built.runtime->config;
@@ -102,7 +113,7 @@ bool Server::Reload() {
   for (auto& worker : workers_) worker->SetRuntime(runtime_);
   metrics_.CountReload(true);
   spdlog::info("reloaded {}", config_path_);
-  return true;
+  return ReloadResult{true, "reload applied: " + config_path_};
 }
 
 void Server::StartDrain() {
@@ -111,6 +122,7 @@ void Server::StartDrain() {
   if (admin_) admin_->SetReady(false);
   const size_t seconds = runtime_->config->drain_timeout_seconds;
   spdlog::info("draining for up to {} s", seconds);
+  systemd::NotifyStopping("draining for up to " + std::to_string(seconds) + " s");
   for (auto& worker : workers_) worker->RequestDrain(seconds);
 }
 
@@ -129,7 +141,11 @@ void Server::OnStopSignal(evutil_socket_t signal_number, short, void* self) {
 
 void Server::OnReloadSignal(evutil_socket_t, short, void* self) {
   spdlog::info("received SIGHUP, reloading");
-  static_cast<Server*>(self)->Reload();
+  auto* server = static_cast<Server*>(self);
+  // While draining systemd has been told STOPPING=1; a READY=1 would contradict it.
+  if (!server->draining_) systemd::NotifyReloading("reloading " + server->config_path_);
+  const ReloadResult result = server->Reload();
+  if (!server->draining_) systemd::NotifyReady(result.summary);
 }
 
 }  // namespace tlsproxy::proxy

@@ -14,6 +14,9 @@
 // with; an old set is released (its access log closed) when the last of
 // them ends. What must outlive a reload is carried into the new set (see
 // Runtime::Build). `listen`, `upstream` and `workers` changes need a restart.
+// Under systemd (NOTIFY_SOCKET set) Run() sends READY=1 once serving, a
+// SIGHUP RELOADING=1 and then READY=1 with the reload's summary as STATUS,
+// and SIGTERM/SIGINT STOPPING=1 (see systemd_notify.h).
 #pragma once
 
 #include <event2/event.h>
@@ -42,9 +45,15 @@ class Server {
 
   int Run();
 
+  // What a reload did, for the log and for systemd's STATUS line.
+  struct ReloadResult {
+    bool applied = false;
+    // "reload applied: PATH", or "reload refused, ...: KEY (line N): why"
+    // naming the first problem (and how many more there are).
+    std::string summary;
+  };
   // Re-reads the config file; keeps the old set if the new one is invalid.
-  // Returns whether the new set is in force.
-  bool Reload();
+  ReloadResult Reload();
 
  private:
   explicit Server(std::shared_ptr<const Runtime> runtime) : runtime_(std::move(runtime)) {}

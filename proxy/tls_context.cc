@@ -110,6 +110,97 @@ std::string VerificationDigest(const config::TlsSettings& tls) {
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
+int ProtocolVersion(config::TlsProtocol protocol) {
+  switch (protocol) {
+    case config::TlsProtocol::kTls12:
+      return TLS1_2_VERSION;
+    case config::TlsProtocol::kTls13:
+      return TLS1_3_VERSION;
+  }
+  return TLS1_3_VERSION;
+}
+
+std::string JoinGroups(const std::vector<std::string>& groups) {
+  std::string joined;
+  for (const std::string& group : groups) joined += (joined.empty() ? "" : ":") + group;
+  return joined;
+}
+
+// The first of `groups` OpenSSL does not know, or "" when each alone is
+// accepted. Probes a scratch context so `ctx` keeps its settings.
+std::string FirstUnknownGroup(const std::vector<std::string>& groups) {
+  SslCtxPtr scratch(SSL_CTX_new(TLS_server_method()));
+  for (const std::string& group : groups) {
+    if (scratch && SSL_CTX_set1_groups_list(scratch.get(), group.c_str()) != 1) {
+      ERR_clear_error();
+      return group;
+    }
+  }
+  return "";
+}
+
+// With TLS 1.2 enabled, at least one of its suites must be usable with the
+// server key, or every TLS 1.2 handshake fails (e.g. only ECDHE-RSA suites
+// with an EC key). OpenSSL accepts such a cipher string; we do not.
+bool HasTls12SuiteForKey(SSL_CTX* ctx) {
+  EVP_PKEY* key = SSL_CTX_get0_privatekey(ctx);
+  if (key == nullptr) return true;  // no key loaded: already reported
+  const bool rsa = EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_is_a(key, "RSA-PSS");
+  const int wanted = rsa ? NID_auth_rsa : NID_auth_ecdsa;  // EC and EdDSA keys sign ECDSA suites
+  STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx);
+  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+    const SSL_CIPHER* cipher = sk_SSL_CIPHER_value(ciphers, i);
+    if (SSL_CIPHER_get_kx_nid(cipher) == NID_kx_any) continue;  // a TLS 1.3 suite
+    if (SSL_CIPHER_get_auth_nid(cipher) == wanted) return true;
+  }
+  return false;
+}
+
+void ApplyProtocols(SSL_CTX* ctx, const config::TlsSettings& tls,
+                    std::vector<config::ConfigError>& errors) {
+  if (SSL_CTX_set_min_proto_version(ctx, ProtocolVersion(tls.min_protocol)) != 1 ||
+      SSL_CTX_set_max_proto_version(ctx, ProtocolVersion(tls.max_protocol)) != 1) {
+    errors.push_back(Error("tls.protocols", tls.protocols_line, "OpenSSL refuses the range"));
+  }
+}
+
+void ApplyCiphers(SSL_CTX* ctx, const config::TlsSettings& tls,
+                  std::vector<config::ConfigError>& errors) {
+  if (tls.ciphers.empty()) return;
+  if (SSL_CTX_set_cipher_list(ctx, tls.ciphers.c_str()) != 1) {
+    errors.push_back(Error("tls.ciphers", tls.ciphers_line,
+                           "OpenSSL selects no TLS 1.2 cipher from '" + tls.ciphers +
+                               "' (TLS 1.3 suites are not set here)"));
+  } else if (tls.min_protocol == config::TlsProtocol::kTls12 && !HasTls12SuiteForKey(ctx)) {
+    errors.push_back(config::ConfigError{
+        "tls.ciphers", tls.ciphers_line,
+        "'" + tls.ciphers + "' has no TLS 1.2 cipher usable with the key in tls.key"});
+  }
+}
+
+void ApplyGroups(SSL_CTX* ctx, const config::TlsSettings& tls,
+                 std::vector<config::ConfigError>& errors) {
+  if (tls.groups.empty() || SSL_CTX_set1_groups_list(ctx, JoinGroups(tls.groups).c_str()) == 1) {
+    return;
+  }
+  ERR_clear_error();
+  const std::string unknown = FirstUnknownGroup(tls.groups);
+  errors.push_back(config::ConfigError{
+      "tls.groups", tls.groups_line,
+      unknown.empty() ? "OpenSSL refuses the group list '" + JoinGroups(tls.groups) + "'"
+                      : "OpenSSL does not know the group '" + unknown + "'"});
+}
+
+// tls.protocols, tls.ciphers and tls.groups as OpenSSL takes them (config/
+// has checked their shape); each refusal names the key and its line. Call
+// after the server key is loaded.
+void ApplyProtocolSettings(SSL_CTX* ctx, const config::TlsSettings& tls,
+                           std::vector<config::ConfigError>& errors) {
+  ApplyProtocols(ctx, tls, errors);
+  ApplyCiphers(ctx, tls, errors);
+  ApplyGroups(ctx, tls, errors);
+}
+
 }  // namespace
 
 TlsContext::Result TlsContext::Create(const config::TlsSettings& settings,
@@ -122,6 +213,7 @@ TlsContext::Result TlsContext::Create(const config::TlsSettings& settings,
   }
   LoadServerIdentity(ctx.get(), settings, result.errors);
   LoadClientVerification(ctx.get(), settings, result.errors);
+  ApplyProtocolSettings(ctx.get(), settings, result.errors);
   if (!result.errors.empty()) return result;
   std::shared_ptr<TlsContext> context(new TlsContext(std::move(ctx), VerificationDigest(settings)));
   if (previous != nullptr && previous->verification_ == context->verification_) {

@@ -3,9 +3,10 @@
 //
 // TlsContext::Create() is the only way to get one; it reports every problem
 // (unreadable or malformed certificate, key that does not match, bad CA or
-// CRL file) as a config::ConfigError naming the key and line, so `--check`
-// and start-up say the same thing. The context is immutable once built and is
-// shared by every connection.
+// CRL file, a tls.ciphers string that leaves no TLS 1.2 suite for the key, a
+// tls.groups name OpenSSL does not know) as a config::ConfigError naming the
+// key and line, so `--check`, start-up and reload say the same thing. The
+// context is immutable once built and is shared by every connection.
 //
 // Resumption across reloads: a context built with `previous` shares its
 // session-ticket keys and session cache when client verification is the

@@ -100,6 +100,58 @@ TEST(CheckCommandTest, KeyDoesNotMatchCertificate) {
   EXPECT_NE(result.output.find("tls."), std::string::npos) << result.output;
 }
 
+// `tls_lines` added inside the `tls` section of the default config.
+std::string WithTls(const std::string& tls_lines) {
+  ProxyOptions options = Defaults();
+  options.tls_yaml = tls_lines;
+  return ProxyConfigYaml(options, 2379);
+}
+
+TEST(CheckCommandTest, TlsSettingsOpenSslAccepts) {
+  const CheckResult result =
+      RunCheck(WithTls("  protocols: [TLSv1.2, TLSv1.3]\n"
+                       "  ciphers: \"ECDHE+AESGCM:ECDHE+CHACHA20\"\n"
+                       "  groups: \"X25519:P-256:P-384\"\n"));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+}
+
+TEST(CheckCommandTest, CipherStringOpenSslRefuses) {
+  const std::string yaml = WithTls("  ciphers: \"NO-SUCH-CIPHER:ALSO-NOT\"\n");
+  const CheckResult result = RunCheck(yaml);
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_TRUE(NamesKeyAndLine(result.output, "tls.ciphers", LineOf(yaml, "ciphers:")));
+  EXPECT_NE(result.output.find("NO-SUCH-CIPHER"), std::string::npos) << result.output;
+}
+
+TEST(CheckCommandTest, CiphersThatDoNotFitTheKeyAreRefused) {
+  // The test server key is EC (P-256): RSA-authenticated suites can never be used.
+  const std::string yaml = WithTls("  ciphers: \"ECDHE-RSA-AES128-GCM-SHA256\"\n");
+  const CheckResult result = RunCheck(yaml);
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_TRUE(NamesKeyAndLine(result.output, "tls.ciphers", LineOf(yaml, "ciphers:")));
+  // Fine once TLS 1.2 is off: the string then governs nothing.
+  EXPECT_EQ(
+      RunCheck(WithTls("  protocols: [TLSv1.3]\n  ciphers: \"ECDHE-RSA-AES128-GCM-SHA256\"\n"))
+          .exit_code,
+      0);
+}
+
+TEST(CheckCommandTest, GroupOpenSslDoesNotKnow) {
+  const std::string yaml = WithTls("  groups: [X25519, P-999]\n");
+  const CheckResult result = RunCheck(yaml);
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_TRUE(NamesKeyAndLine(result.output, "tls.groups", LineOf(yaml, "groups:")));
+  EXPECT_NE(result.output.find("'P-999'"), std::string::npos) << result.output;
+}
+
+TEST(CheckCommandTest, UnknownOrRefusedProtocol) {
+  const std::string yaml = WithTls("  protocols:\n    - TLSv1.1\n    - TLSv1.2\n    - TLSv1.4\n");
+  const CheckResult result = RunCheck(yaml);
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_TRUE(NamesKeyAndLine(result.output, "tls.protocols[0]", LineOf(yaml, "TLSv1.1")));
+  EXPECT_TRUE(NamesKeyAndLine(result.output, "tls.protocols[2]", LineOf(yaml, "TLSv1.4")));
+}
+
 TEST(CheckCommandTest, ServingABadConfigFailsAndNothingListens) {
   ProxyProcess proxy;
   const std::string yaml = ProxyConfigYaml(Defaults(), proxy.port()) + "bogus: 1\n";

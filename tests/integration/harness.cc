@@ -97,8 +97,9 @@ struct ExecArgs {
   _exit(127);
 }
 
-pid_t SpawnLogged(const std::vector<std::string>& argv, const std::string& log_path) {
-  const ExecArgs args(argv, {});
+pid_t SpawnLogged(const std::vector<std::string>& argv, const std::string& log_path,
+                  const std::vector<std::string>& extra_env = {}) {
+  const ExecArgs args(argv, extra_env);
   const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (null_fd < 0 || log_fd < 0) Die("cannot open /dev/null or " + log_path);
@@ -692,7 +693,7 @@ std::string ProxyConfigYaml(const ProxyOptions& options, uint16_t listen_port) {
          << "  require_client_cert: " << (options.require_client_cert ? "true" : "false") << "\n";
     if (options.crl) yaml << "  crl: \"" << certs.crl << "\"\n";
   }
-  yaml << "accounts:\n";
+  yaml << options.tls_yaml << "accounts:\n";
   for (const auto& [user, hash] : accounts) {
     yaml << "  " << YamlQuoted(user) << ": \"" << hash << "\"\n";
   }
@@ -741,11 +742,17 @@ std::string ProxyProcess::Logs() const { return ReadFile(dir_.File("proxy.log"))
   }
 }
 
-::testing::AssertionResult ProxyProcess::StartWithYaml(const std::string& yaml) {
+::testing::AssertionResult ProxyProcess::Spawn(const std::string& yaml) {
   if (pid_ > 0) return ::testing::AssertionFailure() << "proxy already running";
   WriteFile(config_path(), yaml);
   WriteFile(dir_.File("proxy.log"), "");
-  pid_ = SpawnLogged({TLSPROXY_BINARY, "--config", config_path()}, dir_.File("proxy.log"));
+  pid_ =
+      SpawnLogged({TLSPROXY_BINARY, "--config", config_path()}, dir_.File("proxy.log"), extra_env_);
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult ProxyProcess::StartWithYaml(const std::string& yaml) {
+  if (::testing::AssertionResult spawned = Spawn(yaml); !spawned) return spawned;
   const auto deadline = Clock::now() + 15s;
   while (Clock::now() < deadline) {
     int status = 0;

@@ -209,6 +209,7 @@ struct ProxyOptions {
   uint16_t admin_port = 0;
   bool crl = false;        // set tls.crl to crl.pem (only with client_ca)
   std::string extra_yaml;  // appended verbatim (top-level keys)
+  std::string tls_yaml;    // appended verbatim inside `tls` (lines indented by two spaces)
 };
 // The YAML text for `options`, listening on 127.0.0.1:<listen_port>.
 std::string ProxyConfigYaml(const ProxyOptions& options, uint16_t listen_port);
@@ -231,6 +232,12 @@ class ProxyProcess {
   // Waits (at most 15 s) until a TCP connect to port() succeeds; fails at
   // once, with the log, if the process exits first.
   ::testing::AssertionResult StartWithYaml(const std::string& yaml);
+  // Writes `yaml` and spawns the proxy without waiting for anything, for a
+  // test that waits on a readiness signal of its own.
+  ::testing::AssertionResult Spawn(const std::string& yaml);
+  // Entries ("K=V") added to the environment of the next start, e.g.
+  // NOTIFY_SOCKET.
+  void SetExtraEnvironment(std::vector<std::string> entries) { extra_env_ = std::move(entries); }
   // Sends `signal_number` and waits (at most 15 s, then SIGKILL) for the
   // exit; succeeds when the exit status is 0.
   ::testing::AssertionResult Stop(int signal_number = 15 /* SIGTERM */);
@@ -253,6 +260,7 @@ class ProxyProcess {
   uint16_t port_ = 0;
   uint16_t admin_port_ = 0;
   pid_t pid_ = -1;
+  std::vector<std::string> extra_env_;
 };
 
 // Runs `etcd-tlsproxy --config FILE --check` on `yaml`.

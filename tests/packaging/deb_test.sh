@@ -108,17 +108,23 @@ for line in \
   "LogsDirectory=etcd-tlsproxy" \
   "ExecStartPre=/usr/bin/etcd-tlsproxy --config /etc/etcd-tlsproxy/config.yaml --check" \
   "ExecStart=/usr/bin/etcd-tlsproxy --config /etc/etcd-tlsproxy/config.yaml" \
+  "Type=notify" \
+  "ExecReload=/usr/bin/etcd-tlsproxy --config /etc/etcd-tlsproxy/config.yaml --check" \
   "ExecReload=/bin/kill -HUP \$MAINPID" \
   "Restart=on-failure"; do
   grep -qxF -- "$line" "$unit" && pass "unit: $line" || fail "unit lacks '$line'"
 done
+# A refused config must fail `systemctl reload`: --check runs before the signal.
+reloads=$(grep '^ExecReload=' "$unit" | tr '\n' '|')
+[ "$reloads" = "ExecReload=/usr/bin/etcd-tlsproxy --config /etc/etcd-tlsproxy/config.yaml --check|ExecReload=/bin/kill -HUP \$MAINPID|" ] &&
+  pass "unit: ExecReload= checks the config, then signals" || fail "unit: ExecReload= lines are '$reloads'"
 if command -v systemd-analyze >/dev/null; then
   # verify wants the commands and the man page installed; point the one copy
   # at the extracted package instead, and nothing else changes.
   mkdir "$tmp/unit"
   sed "s#/usr/bin/etcd-tlsproxy#$x/usr/bin/etcd-tlsproxy#g" "$unit" >"$tmp/unit/etcd-tlsproxy.service"
   changed=$(diff "$unit" "$tmp/unit/etcd-tlsproxy.service" | grep -c '^>' || true)
-  [ "$changed" = 2 ] || fail "expected 2 rewritten lines (ExecStartPre, ExecStart), got $changed"
+  [ "$changed" = 3 ] || fail "expected 3 rewritten lines (ExecStartPre, ExecStart, ExecReload), got $changed"
   if out=$(MANPATH="$x/usr/share/man" systemd-analyze verify "$tmp/unit/etcd-tlsproxy.service" 2>&1) &&
     [ -z "$out" ]; then
     pass "systemd-analyze verify: no findings"

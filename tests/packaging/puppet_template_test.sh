@@ -82,6 +82,9 @@ render() {  # HIERA_JSON OUT
     @read_only = h.fetch("read_only")
     @listen_port = h.fetch("listen_port")
     @upstream_port = h.fetch("upstream_port")
+    @tls_protocols = h["tls_protocols"]
+    @tls_ciphers = h["tls_ciphers"]
+    @tls_groups = h["tls_groups"]
     print ERB.new(File.read(template), trim_mode: "-").result(binding)
   ' "$template" "$1" >"$2"
 }
@@ -102,7 +105,10 @@ if out=$(ruby -rjson -ryaml -e '
       "tls" => {
         "cert" => "/etc/ssl/localcerts/#{h["cert_name"]}.chained.crt",
         "key" => "/etc/ssl/private/#{h["cert_name"]}.key",
-      },
+        "protocols" => h["tls_protocols"],
+        "ciphers" => h["tls_ciphers"],
+        "groups" => h["tls_groups"],
+      }.compact,
       "accounts" => h["password_hashes"],
       "acls" => h["acls"],
       "public_reads" => true,
@@ -153,6 +159,21 @@ if grep -qx 'read_only: true' "$tmp/check-ro.yaml" && out=$("$binary" --config "
   pass "read_only: true renders and passes --check"
 else
   fail "read_only: true: $(grep read_only "$tmp/check-ro.yaml") ${out:-}"
+fi
+
+# The optional TLS settings render (and parse back, and pass --check) when set.
+ruby -rjson -e 'h = JSON.parse(File.read(ARGV[0])); h["tls_protocols"] = ["TLSv1.2"];
+  h["tls_ciphers"] = "ECDHE+AESGCM:ECDHE+CHACHA20"; h["tls_groups"] = ["X25519", "P-256"];
+  print JSON.generate(h)' "$tmp/hiera.json" >"$tmp/hiera-tls.json"
+render "$tmp/hiera-tls.json" "$tmp/rendered-tls.yaml"
+localize "$tmp/rendered-tls.yaml" "$tmp/check-tls.yaml"
+if ruby -ryaml -e 'tls = YAML.safe_load(File.read(ARGV[0]))["tls"]
+    exit(tls["protocols"] == ["TLSv1.2"] && tls["ciphers"] == "ECDHE+AESGCM:ECDHE+CHACHA20" &&
+         tls["groups"] == ["X25519", "P-256"] ? 0 : 1)' "$tmp/rendered-tls.yaml" &&
+  out=$("$binary" --config "$tmp/check-tls.yaml" --check 2>&1); then
+  pass "tls_protocols, tls_ciphers and tls_groups render and pass --check"
+else
+  fail "TLS settings: $(grep -A6 '^tls:' "$tmp/rendered-tls.yaml") ${out:-}"
 fi
 
 # An ACL naming a user without an account must fail the check (puppet's

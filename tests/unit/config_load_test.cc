@@ -75,6 +75,11 @@ const char kMinimal[] =
     "acls:\n"
     "  /: []\n";
 
+// The minimal config with `tls_lines` inside `tls` (lines 4 and on).
+std::string TlsPlus(const std::string& tls_lines) {
+  return "tls:\n  cert: @DIR@/cert.pem\n  key: @DIR@/key.pem\n" + tls_lines + "acls: {/: []}\n";
+}
+
 TEST_F(ConfigTest, FullConfigRoundTrips) {
   const std::string text = std::string() +
                            "listen: [\"127.0.0.1:12379\", \"[::1]:12380\"]\n"  // 1
@@ -258,6 +263,42 @@ TEST_F(ConfigTest, EmptyOptionalTlsFilesAreUnset) {
   EXPECT_EQ(nulls.config->tls.crl_file, "");
 }
 
+TEST_F(ConfigTest, TlsProtocolsCiphersAndGroups) {
+  const LoadResult defaults = Parse(kMinimal);
+  ASSERT_TRUE(defaults.ok()) << Dump(defaults.errors);
+  EXPECT_EQ(defaults.config->tls.min_protocol, TlsProtocol::kTls12);
+  EXPECT_EQ(defaults.config->tls.max_protocol, TlsProtocol::kTls13);
+  EXPECT_EQ(defaults.config->tls.ciphers, "");  // OpenSSL's default
+  EXPECT_TRUE(defaults.config->tls.groups.empty());
+
+  const LoadResult set =
+      Parse(TlsPlus("  protocols: [TLSv1.2]\n"                               // 4
+                    "  ciphers: \"ECDHE-ECDSA-AES128-GCM-SHA256:!aNULL\"\n"  // 5
+                    "  groups: [P-256, X25519]\n"));                         // 6
+  ASSERT_TRUE(set.ok()) << Dump(set.errors);
+  const TlsSettings& tls = set.config->tls;
+  EXPECT_EQ(tls.min_protocol, TlsProtocol::kTls12);
+  EXPECT_EQ(tls.max_protocol, TlsProtocol::kTls12);
+  EXPECT_EQ(tls.protocols_line, 4);
+  EXPECT_EQ(tls.ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256:!aNULL");
+  EXPECT_EQ(tls.ciphers_line, 5);
+  EXPECT_EQ(tls.groups, (std::vector<std::string>{"P-256", "X25519"}));
+  EXPECT_EQ(tls.groups_line, 6);
+
+  // Order does not matter; a colon string (nginx's ssl_ecdh_curve) is a list too.
+  const LoadResult other =
+      Parse(TlsPlus("  protocols: [TLSv1.3, TLSv1.2]\n  groups: \"X25519:secp384r1\"\n"));
+  ASSERT_TRUE(other.ok()) << Dump(other.errors);
+  EXPECT_EQ(other.config->tls.min_protocol, TlsProtocol::kTls12);
+  EXPECT_EQ(other.config->tls.max_protocol, TlsProtocol::kTls13);
+  EXPECT_EQ(other.config->tls.groups, (std::vector<std::string>{"X25519", "secp384r1"}));
+
+  const LoadResult only13 = Parse(TlsPlus("  protocols: [TLSv1.3]\n"));
+  ASSERT_TRUE(only13.ok()) << Dump(only13.errors);
+  EXPECT_EQ(only13.config->tls.min_protocol, TlsProtocol::kTls13);
+  EXPECT_EQ(only13.config->tls.max_protocol, TlsProtocol::kTls13);
+}
+
 TEST_F(ConfigTest, LoadConfigFileReadsTheFile) {
   const std::string path = WriteFile("tlsproxy.yaml", kMinimal);
   const LoadResult result = LoadConfigFile(path);
@@ -323,9 +364,9 @@ std::vector<BadCase> BadCases() {
       // Unknown and duplicate keys.
       {"UnknownTopKey", MinimalPlus("lissten: []\n"), "lissten", 6, "unknown key 'lissten'"},
       {"UnknownTlsKey",
-       "tls:\n  cert: @DIR@/cert.pem\n  key: @DIR@/key.pem\n  ciphers: x\n"
+       "tls:\n  cert: @DIR@/cert.pem\n  key: @DIR@/key.pem\n  cipher: x\n"
        "acls: {/: []}\n",
-       "tls.ciphers", 4, "unknown key"},
+       "tls.cipher", 4, "unknown key"},
       {"UnknownLogKey", MinimalPlus("log:\n  level: info\n  format: json\n"), "log.format", 8,
        "unknown key"},
       {"DuplicateTopKey", MinimalPlus("read_only: true\nread_only: false\n"), "read_only", 7,
@@ -397,6 +438,36 @@ std::vector<BadCase> BadCases() {
        "tls:\n  cert: @DIR@/cert.pem\n  key: @DIR@/key.pem\n  crl: @DIR@/crl.pem\n"
        "acls: {/: []}\n",
        "tls.crl", 4, "requires tls.client_ca"},
+      // TLS protocols, ciphers and groups (shape only: OpenSSL's verdict is proxy/'s).
+      {"ProtocolsIsString", TlsPlus("  protocols: TLSv1.2\n"), "tls.protocols", 4,
+       "expected a list"},
+      {"ProtocolsEmpty", TlsPlus("  protocols: []\n"), "tls.protocols", 4, "at least one"},
+      {"ProtocolUnknown", TlsPlus("  protocols:\n    - TLSv1.2\n    - TLSv1.4\n"),
+       "tls.protocols[1]", 6, "unknown protocol 'TLSv1.4' (expected TLSv1.2 or TLSv1.3)"},
+      {"ProtocolMisspelt", TlsPlus("  protocols: [TLS1.3]\n"), "tls.protocols[0]", 4,
+       "unknown protocol 'TLS1.3'"},
+      {"ProtocolTls11", TlsPlus("  protocols: [TLSv1.1, TLSv1.2]\n"), "tls.protocols[0]", 4,
+       "TLSv1.1 is refused: retired"},
+      {"ProtocolSsl3", TlsPlus("  protocols: [SSLv3]\n"), "tls.protocols[0]", 4,
+       "SSLv3 is refused"},
+      {"ProtocolTwice", TlsPlus("  protocols: [TLSv1.3, TLSv1.3]\n"), "tls.protocols[1]", 4,
+       "listed twice"},
+      {"ProtocolIsList", TlsPlus("  protocols: [[TLSv1.3]]\n"), "tls.protocols[0]", 4,
+       "expected a string"},
+      {"CiphersEmpty", TlsPlus("  ciphers: \"\"\n"), "tls.ciphers", 4, "OpenSSL cipher string"},
+      {"CiphersIsList", TlsPlus("  ciphers: [ECDHE-ECDSA-AES128-GCM-SHA256]\n"), "tls.ciphers", 4,
+       "expected a string"},
+      {"CiphersControlChar", TlsPlus("  ciphers: \"HIGH\\n\"\n"), "tls.ciphers", 4,
+       "OpenSSL cipher string"},
+      {"GroupsEmptyList", TlsPlus("  groups: []\n"), "tls.groups", 4, "at least one"},
+      {"GroupsEmptyString", TlsPlus("  groups: \"\"\n"), "tls.groups", 4, "at least one"},
+      {"GroupsEmptyName", TlsPlus("  groups: \"X25519::P-256\"\n"), "tls.groups", 4,
+       "empty group name"},
+      {"GroupsBadName", TlsPlus("  groups: [\"X25519 P-256\"]\n"), "tls.groups[0]", 4,
+       "'X25519 P-256' is not a group name"},
+      {"GroupsTwice", TlsPlus("  groups: [P-256, X25519, P-256]\n"), "tls.groups[2]", 4,
+       "listed twice"},
+      {"GroupsIsMap", TlsPlus("  groups: {a: b}\n"), "tls.groups", 4, "expected a list"},
       // Accounts.
       {"PlainTextPassword", MinimalPlus("accounts:\n  root: secret\n"), "accounts.root", 7,
        "unsupported password hash format for user root"},

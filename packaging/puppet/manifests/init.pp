@@ -15,6 +15,13 @@
 #   profile::etcd::tlsproxy::listen_port    TLS port clients connect to
 #   profile::etcd::tlsproxy::upstream_port  local etcd's plaintext client port
 #
+# and, optionally, the TLS settings nginx took from ssl_protocols,
+# ssl_ciphers and ssl_ecdh_curve (unset: the proxy's defaults):
+#
+#   profile::etcd::tlsproxy::tls_protocols  ['TLSv1.2'], ['TLSv1.3'] or both
+#   profile::etcd::tlsproxy::tls_ciphers    OpenSSL cipher string, TLS 1.2 suites
+#   profile::etcd::tlsproxy::tls_groups     key-exchange groups, e.g. ['X25519', 'P-256']
+#
 # Passwords are hashed here (SHA-512 crypt, "$6$<salt>$...") and only the
 # hashes reach the node's config file. A fixed salt keeps the rendered file
 # stable between runs, so puppet reloads the proxy only on a real change.
@@ -33,6 +40,9 @@ class etcd_tlsproxy (
   Boolean $read_only = lookup('profile::etcd::tlsproxy::read_only', { 'default_value' => false }),
   Stdlib::Port $listen_port = lookup('profile::etcd::tlsproxy::listen_port', { 'default_value' => 2379 }),
   Stdlib::Port $upstream_port = lookup('profile::etcd::tlsproxy::upstream_port', { 'default_value' => 2378 }),
+  Optional[Array[Enum['TLSv1.2', 'TLSv1.3'], 1]] $tls_protocols = lookup('profile::etcd::tlsproxy::tls_protocols', { 'default_value' => undef }),
+  Optional[String[1]] $tls_ciphers = lookup('profile::etcd::tlsproxy::tls_ciphers', { 'default_value' => undef }),
+  Optional[Array[String[1], 1]] $tls_groups = lookup('profile::etcd::tlsproxy::tls_groups', { 'default_value' => undef }),
 ) {
   # user => "$6$salt$hash": what config.yaml.erb renders under `accounts`.
   $password_hashes = $accounts.reduce({}) |Hash $memo, Array $entry| {
