@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -341,7 +342,9 @@ std::string JsonUnescape(const std::string& text) {
 
 // --- public ---------------------------------------------------------------------
 
-uint16_t FreePort() {
+namespace {
+
+uint16_t KernelFreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) Die("socket failed");
   sockaddr_in address{};
@@ -355,6 +358,23 @@ uint16_t FreePort() {
   }
   close(fd);
   return ntohs(address.sin_port);
+}
+
+}  // namespace
+
+// A port is picked well before its process binds it (a ProxyProcess picks
+// its port when constructed, before the EtcdServer of the same test starts),
+// and the kernel may hand the same free port out twice meanwhile: a proxy
+// was once given etcd's client port. So never hand out a port twice.
+uint16_t FreePort() {
+  static std::mutex mutex;
+  static std::set<uint16_t> handed_out;
+  std::lock_guard<std::mutex> lock(mutex);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const uint16_t port = KernelFreePort();
+    if (handed_out.insert(port).second) return port;
+  }
+  Die("no fresh free port in 100 attempts");
 }
 
 TempDir::TempDir() {

@@ -32,8 +32,8 @@ namespace tlsproxy::integration {
 using namespace std::chrono_literals;
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read
-// back, closed). Another process may take it before we do; callers that can
-// retry do.
+// back, closed), and never returned before by this test binary. Another
+// process may take it before we do; callers that can retry do.
 uint16_t FreePort();
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it

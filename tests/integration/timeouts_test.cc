@@ -52,18 +52,6 @@ bool HaveIpv6Loopback() {
   return bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
 }
 
-// The value of one series on the admin port's /metrics; a labelled counter
-// that has never counted has no line and reads as 0. -1 when /metrics
-// cannot be read.
-double MetricValue(uint16_t admin_port, const std::string& series) {
-  const HttpResponse metrics = AdminGet(admin_port, "/metrics");
-  if (metrics.status != 200) return -1;
-  const std::string needle = "\n" + series + " ";
-  const size_t at = metrics.body.find(needle);
-  if (at == std::string::npos) return 0;
-  return std::stod(metrics.body.substr(at + needle.size()));
-}
-
 // How a connection the peer should close ended.
 struct Ending {
   bool closed = false;   // end of stream or reset, within the bound
@@ -113,7 +101,7 @@ double StartWithOneSecondHandshake(Stack& stack, ProxyOptions& options) {
   options.admin_port = FreePort();
   options.extra_yaml = "timeouts: {handshake: 1}\n";
   if (!stack.Start(options)) return -1;
-  return MetricValue(stack.proxy.admin_port(), kHandshakeTimeouts);
+  return AdminMetric(stack.proxy.admin_port(), kHandshakeTimeouts);
 }
 
 TEST(TimeoutsTest, SlowRequestHeadIsCutOffWith408) {
@@ -324,7 +312,7 @@ TEST(TimeoutsTest, UnfinishedTlsHandshakeIsClosed) {
         << Milliseconds(ending.waited) << " ms";
     // Counted (before the close) as a handshake that failed by timeout.
     expected += 1;
-    EXPECT_EQ(MetricValue(stack.proxy.admin_port(), kHandshakeTimeouts), expected);
+    EXPECT_EQ(AdminMetric(stack.proxy.admin_port(), kHandshakeTimeouts), expected);
   }
 
   // Everyone else is served as before.
@@ -362,7 +350,7 @@ TEST(TimeoutsTest, HandshakeDrippedByteByByteIsClosed) {
     closed = send(fd.get(), &drip, 1, MSG_NOSIGNAL) < 0;
   }
   EXPECT_TRUE(closed) << "the dripping handshake was never cut off";
-  EXPECT_EQ(MetricValue(stack.proxy.admin_port(), kHandshakeTimeouts), before + 1);
+  EXPECT_EQ(AdminMetric(stack.proxy.admin_port(), kHandshakeTimeouts), before + 1);
   EXPECT_EQ(HttpsGet(stack.port(), "/version").status, 200);
   EXPECT_TRUE(stack.proxy.Stop());
 }
@@ -416,7 +404,7 @@ TEST(TimeoutsTest, UpstreamConnectThatHangsGives504) {
       << response.Header("content-type");
   EXPECT_NE(response.body.find("timed out connecting to etcd"), std::string::npos) << response.body;
   EXPECT_EQ(
-      MetricValue(proxy.admin_port(), "etcd_tlsproxy_upstream_errors_total{kind=\"timeout\"}"), 1);
+      AdminMetric(proxy.admin_port(), "etcd_tlsproxy_upstream_errors_total{kind=\"timeout\"}"), 1);
 
   // A write with credentials fares the same; the proxy stays up.
   const HttpResponse put = HttpsPut(proxy.port(), "/v2/keys/conftool/" + UniqueName("hang"), "v",
