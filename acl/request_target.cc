@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "acl/ascii.h"
+#include "acl/v3_request.h"
 
 namespace tlsproxy::acl {
 namespace {
@@ -294,6 +295,7 @@ bool IsWatchQuery(std::string_view query) {
 }
 
 bool IsWatchRequest(std::string_view method, const RequestTarget& target) {
+  if (method == "POST") return V3Endpoint(target.path) == std::optional<std::string_view>("watch");
   return method == "GET" && target.endpoint == Endpoint::kKeys && IsWatchQuery(target.query);
 }
 

@@ -69,8 +69,10 @@ bool ReachesSubtree(std::string_view query, std::string_view body, std::string_v
 // answers a query it cannot parse at once anyway).
 bool IsWatchQuery(std::string_view query);
 
-// IsWatchQuery() for a GET under /v2/keys (etcd's only watches in the v2
-// API: `wait` with another method is a 400, and other endpoints ignore it).
+// True for etcd's long-lived requests: a GET under /v2/keys whose query
+// IsWatchQuery() (`wait` with another method is a 400, and other v2
+// endpoints ignore it), and a POST to the v3 gateway's watch endpoint
+// (/v3/watch, /v3beta/watch, /v3alpha/watch: a stream, whatever the body).
 bool IsWatchRequest(std::string_view method, const RequestTarget& target);
 
 }  // namespace tlsproxy::acl

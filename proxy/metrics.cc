@@ -169,7 +169,7 @@ std::string Metrics::Render() const {
   Header(&out, refused, "counter",
          "Connections closed at once because max_connections was reached.");
   out += refused + " " + std::to_string(refused_connections_.load()) + "\n";
-  Gauge(&out, "watches", "Open watches (v2 long polls and streams).",
+  Gauge(&out, "watches", "Open watches (v2 long polls and streams, v3 gateway watch streams).",
         static_cast<double>(open_watches_));
   const std::string handshakes = std::string(kPrefix) + "tls_handshakes_total";
   Header(&out, handshakes, "counter", "Completed TLS handshakes.");

@@ -238,6 +238,33 @@ TEST(WatchSpellingTest, EverySpellingEtcdWaitsOnIsAWatchAndNoOther) {
 
 // SIGTERM ends a `?wait=1` long poll as it ends a `?wait=true` one: with a
 // clean end of stream, at once, not when drain_timeout runs out.
+// The v3 gateway's watch (POST /v3/watch, a stream of JSON messages) is a
+// watch too: on the gauge while open, and ended cleanly by SIGTERM.
+TEST(WatchSpellingTest, GatewayWatchIsCountedAndEndedCleanlyBySigterm) {
+  Stack stack;
+  ProxyOptions options;
+  options.admin_port = FreePort();
+  ASSERT_TRUE(stack.Start(options));
+  HttpsRequest watch;
+  watch.method = "POST";
+  watch.path = "/v3/watch";
+  watch.body = "{\"create_request\":{\"key\":\"" + Base64("/conftool/" + UniqueName("gw")) + "\"}}";
+  watch.timeout = 30s;
+  SharedBody received;
+  watch.on_head = [&](long status) { received.Set("head " + std::to_string(status)); };
+  HttpResponse response;
+  std::thread watcher([&] { response = Https(stack.port(), watch); });
+  EXPECT_TRUE(received.WaitFor("head 200", 10s)) << "no response head within 10 s";
+  EXPECT_TRUE(WaitForMetric(stack.proxy.admin_port(), kWatchesGauge, 1));
+
+  EXPECT_TRUE(stack.proxy.Stop(SIGTERM));  // exit status 0
+  watcher.join();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_TRUE(response.error.empty())
+      << "the gateway watch did not end cleanly: " << response.error;
+  EXPECT_NE(response.body.find("\"created\":true"), std::string::npos) << response.body;
+}
+
 TEST(WatchSpellingTest, SigtermEndsAWaitOneLongPollCleanly) {
   Stack stack;
   ProxyOptions options;

@@ -264,17 +264,27 @@ TEST(IsWatchQueryTest, ReadsWaitAsEtcdDoes) {
   }
 }
 
-TEST(IsWatchRequestTest, OnlyAGetUnderV2Keys) {
+TEST(IsWatchRequestTest, AGetUnderV2KeysOrAPostToTheGatewayWatch) {
   struct Case {
     std::string method;
     std::string target;
     bool watch;
   };
   const std::vector<Case> cases = {
-      {"GET", "/v2/keys/a?wait=1", true},       {"GET", "/v2/keys?wait=true", true},
-      {"GET", "/v2/keys/a?stream=true", false}, {"HEAD", "/v2/keys/a?wait=true", false},
-      {"PUT", "/v2/keys/a?wait=true", false},   {"GET", "/v2/members?wait=true", false},
+      {"GET", "/v2/keys/a?wait=1", true},
+      {"GET", "/v2/keys?wait=true", true},
+      {"GET", "/v2/keys/a?stream=true", false},
+      {"HEAD", "/v2/keys/a?wait=true", false},
+      {"PUT", "/v2/keys/a?wait=true", false},
+      {"GET", "/v2/members?wait=true", false},
       {"GET", "/version?wait=true", false},
+      {"POST", "/v3/watch", true},
+      {"POST", "/v3beta/watch", true},
+      {"POST", "/v3alpha/watch", true},
+      {"GET", "/v3/watch", false},
+      {"POST", "/v3/kv/range", false},
+      {"POST", "/v3/watch/x", false},
+      {"POST", "/v2/keys/a?wait=true", false},
   };
   for (const Case& c : cases) {
     const TargetResult parsed = ParseRequestTarget(c.target);
