@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "acl/key_ranges.h"  // DecideV3 decides by RulesForAccess
 #include "acl/request_target.h"
-#include "acl/v3_request.h"
+#include "acl/v3_operation.h"
+#include "acl/v3_request.h"  // proxy/ reaches ParseV3Request through this header
 #include "config/config.h"
 
 namespace tlsproxy::acl {

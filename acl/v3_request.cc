@@ -20,15 +20,6 @@ using FieldList = std::span<const std::string_view>;
 
 constexpr std::array<std::string_view, 3> kGatewayPrefixes = {"/v3", "/v3beta", "/v3alpha"};
 
-// Admin endpoints that change nothing; read_only lets them through (the "/"
-// rule still decides). Everything else admin_only counts as a write.
-constexpr std::array<std::string_view, 16> kAdminReads = {
-    "maintenance/status",  "maintenance/hash", "maintenance/hashkv", "maintenance/snapshot",
-    "lease/leases",        "lease/timetolive", "kv/lease/leases",    "kv/lease/timetolive",
-    "cluster/member/list", "auth/status",      "auth/user/get",      "auth/user/list",
-    "auth/role/get",       "auth/role/list",   "election/leader",    "election/observe",
-};
-
 // Every field of the key-bearing messages in etcd's rpc.proto (3.5), proto
 // spelling. A field outside its list is refused.
 constexpr std::array<std::string_view, 13> kRangeRequestFields = {"key",
@@ -343,27 +334,28 @@ std::string ParseWatchRequest(const json& request, const std::string& where,
 using MessageParser = std::string (*)(const json&, const std::string&, std::vector<KeyAccess>*);
 
 MessageParser KeyAwareParser(std::string_view endpoint) {
-  if (endpoint == "kv/range") {
-    return [](const json& m, const std::string& at, std::vector<KeyAccess>* out) {
-      return ParseKeyMessage(m, kRangeRequestFields, AccessKind::kRead, at, out);
-    };
+  switch (OperationOf(endpoint)) {
+    case V3Operation::kRange:
+      return [](const json& m, const std::string& at, std::vector<KeyAccess>* out) {
+        return ParseKeyMessage(m, kRangeRequestFields, AccessKind::kRead, at, out);
+      };
+    case V3Operation::kPut:
+      return [](const json& m, const std::string& at, std::vector<KeyAccess>* out) {
+        return ParseKeyMessage(m, kPutRequestFields, AccessKind::kWrite, at, out);
+      };
+    case V3Operation::kDeleteRange:
+      return [](const json& m, const std::string& at, std::vector<KeyAccess>* out) {
+        return ParseKeyMessage(m, kDeleteRangeRequestFields, AccessKind::kWrite, at, out);
+      };
+    case V3Operation::kTxn:
+      return [](const json& m, const std::string& at, std::vector<KeyAccess>* out) {
+        return ParseTxn(m, 1, at, out);
+      };
+    case V3Operation::kWatch:
+      return ParseWatchRequest;
+    case V3Operation::kAdmin:
+      break;
   }
-  if (endpoint == "kv/put") {
-    return [](const json& m, const std::string& at, std::vector<KeyAccess>* out) {
-      return ParseKeyMessage(m, kPutRequestFields, AccessKind::kWrite, at, out);
-    };
-  }
-  if (endpoint == "kv/deleterange") {
-    return [](const json& m, const std::string& at, std::vector<KeyAccess>* out) {
-      return ParseKeyMessage(m, kDeleteRangeRequestFields, AccessKind::kWrite, at, out);
-    };
-  }
-  if (endpoint == "kv/txn") {
-    return [](const json& m, const std::string& at, std::vector<KeyAccess>* out) {
-      return ParseTxn(m, 1, at, out);
-    };
-  }
-  if (endpoint == "watch") return ParseWatchRequest;
   return nullptr;
 }
 
@@ -388,89 +380,7 @@ V3ParseResult ParseKeyAware(std::string_view endpoint, MessageParser parse, std:
   return V3ParseResult{std::move(request), ""};
 }
 
-// ---------------------------------------------------------------------------
-// Key ranges -> rules. Keys are byte strings in etcd's order (unsigned bytes,
-// as std::string compares them). A rule's territory is a union of half-open
-// intervals; an interval minus other intervals is empty or not by a sweep.
-
-struct Interval {
-  std::string lo;
-  std::optional<std::string> hi;  // nullopt: unbounded
-};
-
-bool BelowHi(const std::string& key, const std::optional<std::string>& hi) {
-  return !hi || key < *hi;
-}
-
-bool IsEmpty(const Interval& interval) { return !BelowHi(interval.lo, interval.hi); }
-
-Interval Intersect(const Interval& a, const Interval& b) {
-  Interval out{std::max(a.lo, b.lo), a.hi};
-  if (!out.hi || (b.hi && *b.hi < *out.hi)) out.hi = b.hi;
-  return out;
-}
-
-std::string Successor(const std::string& key) { return key + std::string(1, '\0'); }
-
-// Every key a rule covers: "/" all keys; prefix P the key P itself and every
-// key starting with P + "/", i.e. [P, P\0) and [P/, P0).
-std::vector<Interval> Territory(const config::AclRule& rule) {
-  if (rule.prefix == "/") return {Interval{"", std::nullopt}};
-  return {Interval{rule.prefix, Successor(rule.prefix)},
-          Interval{rule.prefix + "/", rule.prefix + "0"}};
-}
-
-// True when `lower` is a more specific rule inside `upper`'s territory.
-bool IsBelow(const config::AclRule& upper, const config::AclRule& lower) {
-  if (upper.prefix == lower.prefix) return false;
-  return upper.prefix == "/" || lower.prefix.starts_with(upper.prefix + "/");
-}
-
-// True when some key of `range` lies in none of `holes`.
-bool HasUncoveredKey(const Interval& range, std::vector<Interval> holes) {
-  if (IsEmpty(range)) return false;
-  std::sort(holes.begin(), holes.end(),
-            [](const Interval& a, const Interval& b) { return a.lo < b.lo; });
-  std::string cursor = range.lo;  // every key in [range.lo, cursor) is covered
-  for (const Interval& hole : holes) {
-    if (!BelowHi(cursor, hole.hi)) continue;  // hole ends before the cursor
-    if (cursor < hole.lo) return true;        // the cursor key itself is uncovered
-    if (!hole.hi) return false;
-    cursor = *hole.hi;
-    if (!BelowHi(cursor, range.hi)) return false;
-  }
-  return true;
-}
-
-// The keys `access` acts on; an empty or inverted range stands for its key.
-Interval AccessRange(const KeyAccess& access) {
-  if (access.range_end.empty()) return Interval{access.key, Successor(access.key)};
-  if (access.range_end == std::string(1, '\0')) return Interval{access.key, std::nullopt};
-  Interval range{access.key, access.range_end};
-  return IsEmpty(range) ? Interval{access.key, Successor(access.key)} : range;
-}
-
-// True when `rule` wins at least one key of `range`.
-bool WinsKeyIn(const std::vector<config::AclRule>& acls, const config::AclRule& rule,
-               const Interval& range) {
-  std::vector<Interval> below;
-  for (const config::AclRule& other : acls) {
-    if (!IsBelow(rule, other)) continue;
-    for (Interval& piece : Territory(other)) below.push_back(std::move(piece));
-  }
-  for (const Interval& piece : Territory(rule)) {
-    if (HasUncoveredKey(Intersect(piece, range), below)) return true;
-  }
-  return false;
-}
-
 }  // namespace
-
-bool V3Request::IsWrite() const {
-  if (admin_only) return admin_write;
-  return std::any_of(accesses.begin(), accesses.end(),
-                     [](const KeyAccess& a) { return a.kind == AccessKind::kWrite; });
-}
 
 std::optional<std::string_view> V3Endpoint(std::string_view path) {
   for (std::string_view prefix : kGatewayPrefixes) {
@@ -486,31 +396,12 @@ V3ParseResult ParseV3Request(std::string_view path, std::string_view body) {
   const std::optional<std::string_view> endpoint = V3Endpoint(path);
   if (!endpoint) return V3ParseResult{std::nullopt, "not a v3 gateway path"};
   const MessageParser parse = KeyAwareParser(*endpoint);
-  if (parse == nullptr) {
-    V3Request request;
-    request.endpoint = std::string(*endpoint);
-    request.admin_only = true;
-    request.admin_write =
-        std::find(kAdminReads.begin(), kAdminReads.end(), *endpoint) == kAdminReads.end();
-    return V3ParseResult{std::move(request), ""};
-  }
+  if (parse == nullptr) return V3ParseResult{AdminRequest(*endpoint), ""};
   try {
     return ParseKeyAware(*endpoint, parse, body);
   } catch (const std::exception& e) {  // bad_alloc; nlohmann itself runs without throwing
     return Fail(*endpoint, std::string("cannot parse: ") + e.what());
   }
-}
-
-RangeRules RulesForAccess(const std::vector<config::AclRule>& acls, const KeyAccess& access) {
-  const Interval range = AccessRange(access);
-  RangeRules result;
-  std::vector<Interval> all;
-  for (const config::AclRule& rule : acls) {
-    if (WinsKeyIn(acls, rule, range)) result.rules.push_back(&rule);
-    for (Interval& piece : Territory(rule)) all.push_back(std::move(piece));
-  }
-  result.unruled = HasUncoveredKey(range, all);
-  return result;
 }
 
 }  // namespace tlsproxy::acl

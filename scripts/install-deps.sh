@@ -6,6 +6,8 @@ set -eu
 PACKAGES="
   build-essential cmake pkg-config clang-format clang libclang-rt-14-dev
   libevent-dev libssl-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev
+  protobuf-compiler libprotobuf-dev golang-etcd-server-dev golang-github-gogo-protobuf-dev
+  golang-github-gogo-googleapis-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libaprutil1-dev libapr1-dev
   libhttp-parser-dev libcrypt-dev nlohmann-json3-dev libsystemd-dev
   etcd-server etcd-client openssl curl ca-certificates
