@@ -10,6 +10,7 @@
 
 #include "acl/acl.h"
 #include "acl/request_target.h"
+#include "tests/unit/acl_test_rules.h"
 
 namespace tlsproxy::acl {
 namespace {
@@ -23,14 +24,7 @@ config::Config MakeConfig(std::vector<config::AclRule> rules, bool public_reads 
   return config;
 }
 
-std::vector<config::AclRule> StandardRules() {
-  return {
-      {"/", {"root"}, 1},
-      {"/conftool", {"root", "conftool"}, 2},
-      {"/conftool/secret", {"root"}, 3},
-      {"/eventlogging", {}, 4},
-  };
-}
+using acltest::StandardRules;
 
 const Identity kNobody{};
 const Identity kRoot{std::nullopt, "root"};

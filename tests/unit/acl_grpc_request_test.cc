@@ -18,6 +18,7 @@
 #include "acl/grpc_request.h"
 #include "acl/v3_request.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
+#include "tests/unit/acl_test_rules.h"
 
 namespace tlsproxy::acl {
 namespace {
@@ -375,14 +376,7 @@ TEST(FrontEndAgreementTest, SameRequest) {
   }
 }
 
-std::vector<config::AclRule> StandardRules() {
-  return {
-      {"/", {"root"}, 1},
-      {"/conftool", {"root", "conftool"}, 2},
-      {"/conftool/secret", {"root"}, 3},
-      {"/eventlogging", {}, 4},
-  };
-}
+using acltest::StandardRules;
 
 TEST(FrontEndAgreementTest, SameDecision) {
   const std::vector<Identity> identities = {

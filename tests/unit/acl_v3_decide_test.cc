@@ -17,6 +17,7 @@
 
 #include "acl/acl.h"
 #include "acl/v3_request.h"
+#include "tests/unit/acl_test_rules.h"
 #include "tests/unit/v3_body_template.h"
 
 namespace tlsproxy::acl {
@@ -26,14 +27,7 @@ using v3test::Base64;
 using v3test::Body;
 using v3test::PercentDecode;
 
-std::vector<config::AclRule> StandardRules() {
-  return {
-      {"/", {"root"}, 1},
-      {"/conftool", {"root", "conftool"}, 2},
-      {"/conftool/secret", {"root"}, 3},
-      {"/eventlogging", {}, 4},
-  };
-}
+using acltest::StandardRules;
 
 // As StandardRules, without the protected sub-prefix.
 std::vector<config::AclRule> FlatRules() {
