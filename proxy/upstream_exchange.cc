@@ -170,7 +170,6 @@ void UpstreamExchange::OnEvent(bufferevent* /*bev*/, short what, void* context) 
   self->Fail(UpstreamFailure::kClosed);
 }
 
-
 int UpstreamExchange::OnHeaderField(http_parser* parser, const char* at, size_t length) {
   UpstreamExchange* self = Self(parser);
   self->headers_.Field(self->head_.headers, at, length);

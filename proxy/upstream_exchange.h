@@ -2,11 +2,11 @@
 //
 // Phases, each with its own handler: kConnecting (connect timeout -> 504,
 // refused -> 502), kAwaitingHead (the request is written; an error before
-// the response head -> 502, none within the response timeout -> 504), kStreaming (the body is handed to the
-// delegate piece by piece as etcd sends it, with no read timeout, so watches
-// live as long as the client does). When the response is complete and the
-// connection reusable, it goes back to the pool. The cluster ID etcd sends
-// with a response head is recorded in EtcdClusterId::Process().
+// the response head -> 502, none within the response timeout -> 504), kStreaming (the body is
+// handed to the delegate piece by piece as etcd sends it, with no read timeout, so watches live as
+// long as the client does). When the response is complete and the connection reusable, it goes back
+// to the pool. The cluster ID etcd sends with a response head is recorded in
+// EtcdClusterId::Process().
 //
 // Destroying an exchange that has not completed closes its connection: that
 // is how a client that goes away cancels its upstream request.

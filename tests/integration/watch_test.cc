@@ -236,52 +236,49 @@ TEST(WatchSpellingTest, EverySpellingEtcdWaitsOnIsAWatchAndNoOther) {
   EXPECT_TRUE(stack.proxy.Stop());
 }
 
-// SIGTERM ends a `?wait=1` long poll as it ends a `?wait=true` one: with a
-// clean end of stream, at once, not when drain_timeout runs out.
-// The v3 gateway's watch (POST /v3/watch, a stream of JSON messages) is a
-// watch too: on the gauge while open, and ended cleanly by SIGTERM.
-TEST(WatchSpellingTest, GatewayWatchIsCountedAndEndedCleanlyBySigterm) {
+// Opens `watch` through a fresh proxy, waits until it is open (response
+// head, and counted on the watches gauge), then stops the proxy with
+// SIGTERM (which must exit 0) and returns what the client saw.
+HttpResponse WatchThroughSigterm(HttpsRequest watch) {
   Stack stack;
   ProxyOptions options;
   options.admin_port = FreePort();
-  ASSERT_TRUE(stack.Start(options));
+  HttpResponse response;
+  if (!stack.Start(options)) {
+    ADD_FAILURE() << "the stack did not start";
+    return response;
+  }
+  watch.timeout = 30s;
+  SharedBody received;
+  watch.on_head = [&](long status) { received.Set("head " + std::to_string(status)); };
+  std::thread watcher([&] { response = Https(stack.port(), watch); });
+  EXPECT_TRUE(received.WaitFor("head 200", 10s)) << "no response head within 10 s";
+  EXPECT_TRUE(WaitForMetric(stack.proxy.admin_port(), kWatchesGauge, 1));
+  EXPECT_TRUE(stack.proxy.Stop(SIGTERM));  // exit status 0
+  watcher.join();
+  return response;
+}
+
+// The v3 gateway's watch (POST /v3/watch, a stream of JSON messages) is a
+// watch too: on the gauge while open, and ended cleanly by SIGTERM.
+TEST(WatchSpellingTest, GatewayWatchIsCountedAndEndedCleanlyBySigterm) {
   HttpsRequest watch;
   watch.method = "POST";
   watch.path = "/v3/watch";
   watch.body = "{\"create_request\":{\"key\":\"" + Base64("/conftool/" + UniqueName("gw")) + "\"}}";
-  watch.timeout = 30s;
-  SharedBody received;
-  watch.on_head = [&](long status) { received.Set("head " + std::to_string(status)); };
-  HttpResponse response;
-  std::thread watcher([&] { response = Https(stack.port(), watch); });
-  EXPECT_TRUE(received.WaitFor("head 200", 10s)) << "no response head within 10 s";
-  EXPECT_TRUE(WaitForMetric(stack.proxy.admin_port(), kWatchesGauge, 1));
-
-  EXPECT_TRUE(stack.proxy.Stop(SIGTERM));  // exit status 0
-  watcher.join();
+  const HttpResponse response = WatchThroughSigterm(watch);
   EXPECT_EQ(response.status, 200);
   EXPECT_TRUE(response.error.empty())
       << "the gateway watch did not end cleanly: " << response.error;
   EXPECT_NE(response.body.find("\"created\":true"), std::string::npos) << response.body;
 }
 
+// SIGTERM ends a `?wait=1` long poll as it ends a `?wait=true` one: with a
+// clean end of stream, at once, not when drain_timeout runs out.
 TEST(WatchSpellingTest, SigtermEndsAWaitOneLongPollCleanly) {
-  Stack stack;
-  ProxyOptions options;
-  options.admin_port = FreePort();
-  ASSERT_TRUE(stack.Start(options));
   HttpsRequest watch;
   watch.path = "/v2/keys/" + UniqueName("drained") + "?wait=1";
-  watch.timeout = 30s;
-  SharedBody received;
-  watch.on_head = [&](long status) { received.Set("head " + std::to_string(status)); };
-  HttpResponse response;
-  std::thread watcher([&] { response = Https(stack.port(), watch); });
-  EXPECT_TRUE(received.WaitFor("head 200", 10s)) << "no response head within 10 s";
-  EXPECT_TRUE(WaitForMetric(stack.proxy.admin_port(), kWatchesGauge, 1));
-
-  EXPECT_TRUE(stack.proxy.Stop(SIGTERM));  // exit status 0
-  watcher.join();
+  const HttpResponse response = WatchThroughSigterm(watch);
   EXPECT_EQ(response.status, 200);
   EXPECT_TRUE(response.error.empty()) << "the long poll did not end cleanly: " << response.error;
   EXPECT_EQ(response.body.find("\"action\""), std::string::npos) << response.body;
