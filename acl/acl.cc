@@ -48,6 +48,7 @@ std::shared_ptr<const Acl> Acl::Compile(const config::Config& config) {
   acl->rules_ = config.acls;
   acl->public_reads_ = config.public_reads;
   acl->read_only_ = config.read_only;
+  acl->v3_mode_ = config.v3;
   return acl;
 }
 
@@ -96,11 +97,29 @@ Decision Acl::Decide(const AclRequest& request) const {
   return Deny(request.identity, kNoRule, "unknown endpoint");
 }
 
+Decision Acl::DecideV3Call(const Identity& identity, const V3Request& request) const {
+  switch (v3_mode_) {
+    case config::Config::V3Mode::kOff:
+      return Decision{Verdict::kForbidden, "v3:off", "the v3 API is disabled"};
+    case config::Config::V3Mode::kAdminOnly:
+      if (read_only_ && request.IsWrite()) {
+        return Decision{Verdict::kReadOnly, "read_only", "read-only mode"};
+      }
+      return DecideByRootRule(identity);
+    case config::Config::V3Mode::kAcl:
+      break;
+  }
+  return DecideV3(identity, request);
+}
+
 Decision Acl::DecideV3(const Identity& identity, const V3Request& request) const {
   if (read_only_ && request.IsWrite()) {
     return Decision{Verdict::kReadOnly, "read_only", "read-only mode"};
   }
-  if (request.admin_only) return DecideByRootRule(identity);
+  if (request.admin_only) {
+    if (request.public_read && public_reads_) return Allow("public_reads", "public read");
+    return DecideByRootRule(identity);
+  }
   if (!request.IsWrite() && public_reads_) return Allow("public_reads", "public read");
   if (request.accesses.empty()) return DecideByRootRule(identity);
   return DecideV3Accesses(identity, request);

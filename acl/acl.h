@@ -67,6 +67,12 @@ class Acl {
   // that were checked, comma-separated.
   Decision DecideV3(const Identity& identity, const V3Request& request) const;
 
+  // A v3 call under the config's `v3` mode: kOff refuses it (rule "v3:off");
+  // kAdminOnly decides it as an admin call (the "/" rule alone; read_only
+  // still refuses writes); kAcl is DecideV3. The gRPC front end decides
+  // every message through this.
+  Decision DecideV3Call(const Identity& identity, const V3Request& request) const;
+
   // GET, HEAD, OPTIONS.
   static bool IsReadMethod(const std::string& method);
 
@@ -89,6 +95,7 @@ class Acl {
   std::vector<config::AclRule> rules_;
   bool public_reads_ = true;
   bool read_only_ = false;
+  config::Config::V3Mode v3_mode_ = config::Config::V3Mode::kAcl;
 };
 
 }  // namespace tlsproxy::acl

@@ -190,6 +190,18 @@ std::optional<std::string_view> GatewayEndpoint(std::string_view method) {
 
 }  // namespace
 
+GrpcCallShape ShapeOf(std::string_view method) {
+  if (method == "/etcdserverpb.Watch/Watch" || method == "/etcdserverpb.Lease/LeaseKeepAlive") {
+    return GrpcCallShape::kBidiStream;
+  }
+  if (method == "/etcdserverpb.Maintenance/Snapshot" ||
+      method == "/v3electionpb.Election/Observe") {
+    return GrpcCallShape::kServerStream;
+  }
+  if (method == kHealthCheck || GatewayEndpoint(method)) return GrpcCallShape::kUnary;
+  return GrpcCallShape::kBidiStream;
+}
+
 V3ParseResult ParseGrpcRequest(std::string_view method, std::string_view message) {
   if (method == kHealthCheck) return V3ParseResult{AdminRequest(method, /*write=*/false), ""};
   const std::optional<std::string_view> endpoint = GatewayEndpoint(method);

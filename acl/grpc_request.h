@@ -30,6 +30,13 @@
 
 namespace tlsproxy::acl {
 
+// How many messages each side of a call carries. Watch and LeaseKeepAlive
+// are bidi streams; Snapshot and Election/Observe stream responses to one
+// request; every other known method is unary. An unknown method (admin-only,
+// so only the "/" rule may use it) may be anything: each message is decided.
+enum class GrpcCallShape { kUnary, kServerStream, kBidiStream };
+GrpcCallShape ShapeOf(std::string_view method);
+
 // One message of a unary call (or the first message of a client stream);
 // for Watch/Watch, as ParseGrpcWatchRequest.
 V3ParseResult ParseGrpcRequest(std::string_view method, std::string_view message);

@@ -43,6 +43,9 @@ V3Request AdminRequest(std::string_view endpoint, bool write) {
   request.endpoint = std::string(endpoint);
   request.admin_only = true;
   request.admin_write = write;
+  request.public_read =
+      !write && (endpoint == "cluster/member/list" || endpoint == "maintenance/status" ||
+                 endpoint == "/grpc.health.v1.Health/Check");
   return request;
 }
 

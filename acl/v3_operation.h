@@ -33,6 +33,10 @@ struct V3Request {
   // For admin_only endpoints: false only for a few known read-only ones
   // (maintenance/status, lease/leases, ...), which read_only lets through.
   bool admin_write = false;
+  // For admin_only reads that say nothing about keys (cluster/member/list,
+  // maintenance/status, the gRPC health check): public_reads lets them
+  // through, as it does /v2/members and /v2/stats.
+  bool public_read = false;
   std::vector<KeyAccess> accesses;  // in message order; may be empty (watch cancel)
 
   // True when read_only must refuse it: an admin write or any write access.

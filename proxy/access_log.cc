@@ -82,10 +82,19 @@ AccessLog::~AccessLog() {
 
 void AccessLog::Write(size_t writer, const AccessRecord& r) {
   if (loggers_.empty()) return;
+  if (r.grpc_status < 0 && r.key.empty()) {
+    loggers_[writer]->info(
+        "client={} identity=\"{}\" method={} path=\"{}\" status={} bytes={} ms={:.3f} "
+        "rule=\"{}\"",
+        r.client, LogText(r.identity), r.method, LogText(r.path), r.status, r.bytes, r.milliseconds,
+        LogText(r.rule));
+    return;
+  }
   loggers_[writer]->info(
-      "client={} identity=\"{}\" method={} path=\"{}\" status={} bytes={} ms={:.3f} rule=\"{}\"",
-      r.client, LogText(r.identity), r.method, LogText(r.path), r.status, r.bytes, r.milliseconds,
-      LogText(r.rule));
+      "client={} identity=\"{}\" method={} path=\"{}\" status={} grpc_status={} key=\"{}\" "
+      "bytes={} ms={:.3f} rule=\"{}\"",
+      r.client, LogText(r.identity), r.method, LogText(r.path), r.status, r.grpc_status,
+      LogText(r.key), r.bytes, r.milliseconds, LogText(r.rule));
 }
 
 }  // namespace tlsproxy::proxy

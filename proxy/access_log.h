@@ -2,6 +2,9 @@
 //   2026-01-02T03:04:05.678+00:00 access client=127.0.0.1:53422
 //   identity="basic:conftool" method=PUT path="/v2/keys/conftool/a"
 //   status=201 bytes=107 ms=1.477 rule="/conftool"
+// A gRPC call's line has method=GRPC (WATCH for each Watch create decided),
+// the :path as path, and two more fields after status: grpc_status= and
+// key="..." (the first key the call decided on, escaped like path).
 // Fields in that order, `name=value`, one space apart. identity, path and
 // rule carry bytes from clients (user names, certificate CNs, the decoded
 // path) or from the config: they are always quoted and escaped with
@@ -44,6 +47,10 @@ struct AccessRecord {
   size_t bytes = 0;  // body bytes sent to the client
   double milliseconds = 0;
   std::string_view rule;  // deciding ACL rule, or "-"
+  // gRPC calls only (method GRPC, or WATCH for one Watch create): the call's
+  // grpc-status (-1: none, the stream was reset) and the first key decided on.
+  int grpc_status = -1;
+  std::string_view key;
 };
 
 class AccessLog {

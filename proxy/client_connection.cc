@@ -13,6 +13,7 @@
 #include "acl/basic_auth.h"
 #include "acl/request_target.h"
 #include "proxy/etcd_cluster_id.h"
+#include "proxy/http2_session.h"
 #include "proxy/log_escape.h"
 #include "proxy/worker.h"
 
@@ -127,12 +128,14 @@ ClientConnection::~ClientConnection() {
   exchange_.reset();
   if (resume_event_ != nullptr) event_free(resume_event_);
   if (handshake_deadline_ != nullptr) event_free(handshake_deadline_);
-  if (state_ != State::kHandshaking) {
-    // Best effort close_notify; the socket is non-blocking and closes next.
-    SSL* ssl = bufferevent_openssl_get_ssl(bev_);
-    if (ssl != nullptr) SSL_shutdown(ssl);
+  if (bev_ != nullptr) {
+    if (state_ != State::kHandshaking) {
+      // Best effort close_notify; the socket is non-blocking and closes next.
+      SSL* ssl = bufferevent_openssl_get_ssl(bev_);
+      if (ssl != nullptr) SSL_shutdown(ssl);
+    }
+    bufferevent_free(bev_);
   }
-  bufferevent_free(bev_);
   worker_.Remove(this);
 }
 
@@ -141,6 +144,14 @@ void ClientConnection::OnHandshakeDone() {
   event_free(handshake_deadline_);
   handshake_deadline_ = nullptr;
   cert_user_ = TlsContext::VerifiedClientName(bufferevent_openssl_get_ssl(bev_));
+  if (TlsContext::NegotiatedHttp2(bufferevent_openssl_get_ssl(bev_))) {
+    // ALPN chose h2: an HTTP/2 session takes the connection over.
+    bufferevent* bev = bev_;
+    bev_ = nullptr;
+    ScheduleDestroy();
+    Http2Session::Start(worker_, bev, peer_, cert_user_);
+    return;
+  }
   state_ = State::kReadingRequest;
   ResetRequest();
   SetReadTimeout(worker_.runtime()->config->timeouts.idle);
@@ -697,8 +708,10 @@ void ClientConnection::ScheduleDestroy() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   exchange_.reset();
-  bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
-  bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  if (bev_ != nullptr) {
+    bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
+    bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  }
   const timeval now = {0, 0};
   event_base_once(worker_.base(), -1, EV_TIMEOUT, &ClientConnection::OnDestroy, this, &now);
 }

@@ -39,6 +39,7 @@
 #include <string>
 
 #include "acl/acl.h"
+#include "proxy/connection.h"
 #include "proxy/error_response.h"
 #include "proxy/http_message.h"
 #include "proxy/runtime.h"
@@ -48,7 +49,7 @@ namespace tlsproxy::proxy {
 
 class Worker;
 
-class ClientConnection : private UpstreamExchange::Delegate {
+class ClientConnection : public Connection, private UpstreamExchange::Delegate {
  public:
   // Takes ownership of `fd`, an accepted TCP socket.
   static void Accept(Worker& worker, evutil_socket_t fd, const sockaddr* address, int length);
@@ -59,7 +60,7 @@ class ClientConnection : private UpstreamExchange::Delegate {
   // The server is shutting down: close now if idle, end an open watch with a
   // clean end of stream, otherwise let the request in flight finish and
   // close after it.
-  void BeginDrain();
+  void BeginDrain() override;
 
  private:
   enum class State { kHandshaking, kReadingRequest, kForwarding, kClosing, kClosed };

@@ -25,6 +25,23 @@ config::ConfigError Error(const char* key, int line, const std::string& what) {
   return config::ConfigError{key, line, what + ": " + OpenSslError()};
 }
 
+// ALPN: the proxy's own preference order decides. HTTP/1.1 comes first, so a
+// client that speaks both (curl, browsers, python-etcd's urllib3 when it
+// offers ALPN at all) keeps the HTTP/1.1 path it always had; gRPC clients
+// offer only "h2" and get HTTP/2. A client offering neither (or no ALPN)
+// gets HTTP/1.1 too: the handshake never fails over ALPN.
+int SelectAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_length,
+               const unsigned char* offered, unsigned int offered_length, void* /*arg*/) {
+  static const unsigned char kPreference[] = "\x08http/1.1\x02h2";
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, out_length, kPreference, sizeof kPreference - 1, offered,
+                            offered_length) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
 // Context-wide choices: TLS 1.2+ (1.3 preferred: OpenSSL negotiates the
 // highest both sides speak), server cipher preference, no renegotiation,
 // buffers released while a connection is idle, a server-side session cache
@@ -39,6 +56,7 @@ SslCtxPtr NewBaseContext() {
   SSL_CTX_set_timeout(ctx.get(), 3600);
   static const unsigned char kSessionId[] = "etcd-tlsproxy";
   SSL_CTX_set_session_id_context(ctx.get(), kSessionId, sizeof kSessionId - 1);
+  SSL_CTX_set_alpn_select_cb(ctx.get(), &SelectAlpn, nullptr);
   return ctx;
 }
 
@@ -230,6 +248,13 @@ TlsContext::Result TlsContext::Create(const config::TlsSettings& settings,
 }
 
 SSL* TlsContext::NewSsl() const { return SSL_new(ctx_.get()); }
+
+bool TlsContext::NegotiatedHttp2(SSL* ssl) {
+  const unsigned char* protocol = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl, &protocol, &length);
+  return length == 2 && protocol[0] == 'h' && protocol[1] == '2';
+}
 
 std::time_t TlsContext::NotAfter() const {
   X509* leaf = SSL_CTX_get0_certificate(ctx_.get());

@@ -53,6 +53,10 @@ class TlsContext {
   // A new SSL for one accepted connection; the caller owns it.
   SSL* NewSsl() const;
 
+  // Whether the handshake chose HTTP/2 by ALPN. The proxy prefers http/1.1:
+  // only a client that offers h2 and not http/1.1 (every gRPC client) gets it.
+  static bool NegotiatedHttp2(SSL* ssl);
+
   // The server certificate's notAfter, as a Unix time (0 if unknown).
   std::time_t NotAfter() const;
 

@@ -93,6 +93,7 @@ std::unique_ptr<Worker> Worker::Create(int index, std::shared_ptr<const Runtime>
     return nullptr;
   }
   worker->pool_ = std::make_unique<UpstreamPool>(worker->base(), upstream, upstream_length);
+  worker->h2_pool_ = std::make_unique<UpstreamH2Pool>(worker->base(), upstream, upstream_length);
   for (const config::HostPort& address : config.listen) {
     if (!worker->Listen(address, error)) return nullptr;
   }
@@ -118,6 +119,7 @@ Worker::~Worker() {
   wake_event_.reset();
   drain_timer_.reset();
   pool_.reset();
+  h2_pool_.reset();
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
@@ -201,8 +203,8 @@ void Worker::StartDrain() {
     return;
   }
   // Copy: connections may leave the set while being told.
-  const std::vector<ClientConnection*> open(connections_.begin(), connections_.end());
-  for (ClientConnection* connection : open) connection->BeginDrain();
+  const std::vector<Connection*> open(connections_.begin(), connections_.end());
+  for (Connection* connection : open) connection->BeginDrain();
   drain_timer_.reset(evtimer_new(base(), &Worker::OnDrainTimeout, this));
   const timeval timeout = {static_cast<time_t>(drain_timeout_seconds_.load()), 0};
   evtimer_add(drain_timer_.get(), &timeout);
@@ -214,12 +216,12 @@ void Worker::OnDrainTimeout(evutil_socket_t, short, void* self) {
   event_base_loopexit(worker->base(), nullptr);
 }
 
-void Worker::Add(ClientConnection* connection) {
+void Worker::Add(Connection* connection) {
   connections_.insert(connection);
   metrics_.ConnectionOpened();
 }
 
-void Worker::Remove(ClientConnection* connection) {
+void Worker::Remove(Connection* connection) {
   if (connections_.erase(connection) == 0) return;
   metrics_.ConnectionClosed();
   if (draining_ && connections_.empty()) event_base_loopexit(base(), nullptr);

@@ -27,11 +27,12 @@
 
 #include "proxy/metrics.h"
 #include "proxy/runtime.h"
+#include "proxy/upstream_h2.h"
 #include "proxy/upstream_pool.h"
 
 namespace tlsproxy::proxy {
 
-class ClientConnection;
+class Connection;
 
 struct EventBaseDeleter {
   void operator()(event_base* base) const { event_base_free(base); }
@@ -65,13 +66,14 @@ class Worker {
   // The Runtime in force; copy the pointer to keep it for a request.
   const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
   UpstreamPool& pool() { return *pool_; }
+  UpstreamH2Pool& h2_pool() { return *h2_pool_; }
   Metrics& metrics() { return metrics_; }
   WorkerStats& stats() { return stats_; }
   bool draining() const { return draining_; }
 
   // Connections register themselves on creation and leave on destruction.
-  void Add(ClientConnection* connection);
-  void Remove(ClientConnection* connection);
+  void Add(Connection* connection);
+  void Remove(Connection* connection);
 
  private:
   Worker(int index, std::shared_ptr<const Runtime> runtime, Metrics& metrics)
@@ -95,6 +97,7 @@ class Worker {
   std::function<void()> on_stopped_;
   std::unique_ptr<event_base, EventBaseDeleter> base_;
   std::unique_ptr<UpstreamPool> pool_;
+  std::unique_ptr<UpstreamH2Pool> h2_pool_;
   std::vector<std::unique_ptr<evconnlistener, ListenerDeleter>> listeners_;
   // Other threads wake the loop through this eventfd (its loop has no locks)
   // after leaving a request in the mailbox below.
@@ -105,7 +108,7 @@ class Worker {
   std::atomic<bool> drain_requested_{false};
   std::unique_ptr<event, EventDeleter> drain_timer_;
   std::atomic<size_t> drain_timeout_seconds_{10};
-  std::unordered_set<ClientConnection*> connections_;
+  std::unordered_set<Connection*> connections_;
   bool draining_ = false;
 };
 

@@ -9,7 +9,8 @@ PACKAGES="
   protobuf-compiler libprotobuf-dev golang-etcd-server-dev golang-github-gogo-protobuf-dev
   golang-github-gogo-googleapis-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libaprutil1-dev libapr1-dev
-  libhttp-parser-dev libcrypt-dev nlohmann-json3-dev libsystemd-dev
+  libhttp-parser-dev libcrypt-dev nlohmann-json3-dev libsystemd-dev libnghttp2-dev
+  python3-etcd3 nghttp2-client
   etcd-server etcd-client openssl curl ca-certificates
   debhelper dpkg-dev fakeroot ruby systemd logrotate
 "

@@ -77,13 +77,22 @@ TEST_F(NonKeyEndpointsTest, V3DeleteOfEverythingNeedsCredentials) {
 TEST_F(NonKeyEndpointsTest, V3AdminCallsNeedTheRootRule) {
   // A lease revoke deletes every key attached to the lease; auth enable
   // would lock everyone out.
-  for (const std::string path : {"/v3/lease/revoke", "/v3/auth/enable", "/v3/maintenance/status",
-                                 "/v3/cluster/member/list"}) {
+  for (const std::string path :
+       {"/v3/lease/revoke", "/v3/auth/enable", "/v3/lease/leases", "/v3/maintenance/defragment"}) {
     EXPECT_TRUE(IsJsonError(Https(port(), Post(path, "{}")), 401)) << path;
     HttpsRequest as_conftool = Post(path, "{}");
     as_conftool.user = "conftool";
     as_conftool.password = kConftoolPassword;
     EXPECT_TRUE(IsJsonError(Https(port(), as_conftool), 403)) << path;
+  }
+}
+
+TEST_F(NonKeyEndpointsTest, V3StatusAndMemberListAreReadsLikeV2StatsAndMembers) {
+  // public_reads (on here) lets anyone read them, as /v2/stats and /v2/members.
+  for (const std::string path : {"/v3/maintenance/status", "/v3/cluster/member/list"}) {
+    const HttpResponse response = Https(port(), Post(path, "{}"));
+    EXPECT_EQ(response.status, 200) << path;
+    EXPECT_NE(response.body.find("\"header\""), std::string::npos) << path << ": " << response.body;
   }
 }
 
