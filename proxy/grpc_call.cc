@@ -443,12 +443,13 @@ void GrpcCall::CreditUpstream() {
   upstream_owed_ = 0;
 }
 
-void GrpcCall::OnUpstreamClose(uint32_t error_code, bool connection_lost) {
+void GrpcCall::OnUpstreamClose(uint32_t error_code, std::string_view connection_failure) {
   upstream_ = {};
   upstream_owed_ = 0;
   if (finished_) return;
-  if (connection_lost) {
-    return Finish(kGrpcUnavailable, "etcd is unavailable: the connection to etcd was lost");
+  if (!connection_failure.empty()) {
+    session_.worker().metrics().CountUpstreamError("grpc_unavailable");
+    return Finish(kGrpcUnavailable, "etcd is unavailable: " + std::string(connection_failure));
   }
   if (error_code != 0) {
     // etcd reset the stream: so does the proxy, with etcd's code.
@@ -463,6 +464,7 @@ ssize_t GrpcCall::ReadResponseBody(uint8_t* buffer, size_t length, uint32_t* fla
   const size_t n = std::min(length, out_.size());
   std::memcpy(buffer, out_.data(), n);
   out_.erase(0, n);
+  bytes_sent_ += n;
   CreditUpstream();
   ConsumeClientBytes();
   if (out_.empty() && out_eof_) {
@@ -538,6 +540,7 @@ void GrpcCall::LogCall() {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   session_.worker().stats().ObserveRequestLatency(seconds);
+  session_.worker().stats().CountGrpcCall(path_, grpc_status_);
   AccessRecord record;
   record.client = session_.peer();
   const std::string identity = identity_.ToString();
@@ -547,6 +550,7 @@ void GrpcCall::LogCall() {
   record.status = 200;
   record.grpc_status = grpc_status_;
   record.key = key_;
+  record.bytes = bytes_sent_;
   record.milliseconds = seconds * 1000;
   record.rule = rule_;
   runtime_->access_log->Write(static_cast<size_t>(session_.worker().index()), record);

@@ -84,7 +84,7 @@ class GrpcCall : private UpstreamStreamOwner {
   // UpstreamStreamOwner
   void OnUpstreamHeaders(const HeaderList& headers, bool trailers, bool end_stream) override;
   void OnUpstreamData(const uint8_t* data, size_t length) override;
-  void OnUpstreamClose(uint32_t error_code, bool connection_lost) override;
+  void OnUpstreamClose(uint32_t error_code, std::string_view connection_failure) override;
   size_t ReadRequestBody(uint8_t* buffer, size_t length, bool* eof) override;
 
   // Request side.
@@ -158,6 +158,7 @@ class GrpcCall : private UpstreamStreamOwner {
   int grpc_status_ = -1;
   std::string rule_ = "-";
   std::string key_;
+  size_t bytes_sent_ = 0;  // response message bytes (with their prefixes)
   bool logged_ = false;
 
   event* deadline_ = nullptr;

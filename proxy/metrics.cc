@@ -97,6 +97,21 @@ void WorkerStats::CountRequest(std::string_view method_class, int status) {
   Bump<uint64_t>(requests_[is_write][static_cast<size_t>(slot)], 1);
 }
 
+void WorkerStats::CountGrpcCall(std::string_view method, int grpc_status) {
+  // "/etcdserverpb.KV/Put" -> "KV": the last dotted part of the service.
+  const size_t slash = method.find('/', 1);
+  std::string_view service = method.substr(0, slash == std::string_view::npos ? 0 : slash);
+  const size_t dot = service.rfind('.');
+  service = dot == std::string_view::npos ? std::string_view() : service.substr(dot + 1);
+  size_t index = kGrpcServices.size() - 1;
+  for (size_t i = 0; i + 1 < kGrpcServices.size(); ++i) {
+    if (kGrpcServices[i] == service) index = i;
+  }
+  const int slot =
+      grpc_status >= 0 && grpc_status < kGrpcStatuses - 1 ? grpc_status : kGrpcStatuses - 1;
+  Bump<uint64_t>(grpc_calls_[index][static_cast<size_t>(slot)], 1);
+}
+
 WorkerStats& Metrics::AddWorker() {
   std::lock_guard<std::mutex> lock(mutex_);
   workers_.push_back(std::make_unique<WorkerStats>());
@@ -147,6 +162,23 @@ std::string Metrics::Render() const {
              std::to_string(status) + "\"} " + std::to_string(count) + "\n";
     }
   }
+  const std::string grpc = std::string(kPrefix) + "grpc_calls_total";
+  Header(&out, grpc, "counter", "gRPC calls ended, by service and grpc-status (reset: no status).");
+  for (size_t service = 0; service < WorkerStats::kGrpcServices.size(); ++service) {
+    for (int status = 0; status < WorkerStats::kGrpcStatuses; ++status) {
+      uint64_t count = 0;
+      for (const auto& worker : workers_) {
+        count += worker->grpc_calls_[service][static_cast<size_t>(status)].load(
+            std::memory_order_relaxed);
+      }
+      if (count == 0) continue;
+      out += grpc + "{service=\"" + std::string(WorkerStats::kGrpcServices[service]) +
+             "\",grpc_status=\"" +
+             (status == WorkerStats::kGrpcStatuses - 1 ? std::string("reset")
+                                                       : std::to_string(status)) +
+             "\"} " + std::to_string(count) + "\n";
+    }
+  }
   for (const auto& worker : workers_) {
     upstream_latency.Add(worker->upstream_latency_);
     request_latency.Add(worker->request_latency_);
@@ -169,7 +201,9 @@ std::string Metrics::Render() const {
   Header(&out, refused, "counter",
          "Connections closed at once because max_connections was reached.");
   out += refused + " " + std::to_string(refused_connections_.load()) + "\n";
-  Gauge(&out, "watches", "Open watches (v2 long polls and streams, v3 gateway watch streams).",
+  Gauge(&out, "watches",
+        "Open watches (v2 long polls and streams, v3 gateway watch streams, each gRPC watch etcd "
+        "created).",
         static_cast<double>(open_watches_));
   const std::string handshakes = std::string(kPrefix) + "tls_handshakes_total";
   Header(&out, handshakes, "counter", "Completed TLS handshakes.");

@@ -55,6 +55,9 @@ class WorkerStats {
   // `method_class` is "read" or "write"; `status` the status sent (a status
   // outside 100-599 is counted as 0).
   void CountRequest(std::string_view method_class, int status);
+  // One gRPC call: `method` is its :path ("/etcdserverpb.KV/Put", counted
+  // under its service, "KV"); `grpc_status` 0-16, or -1 for a reset stream.
+  void CountGrpcCall(std::string_view method, int grpc_status);
   void ObserveUpstreamLatency(double seconds) { upstream_latency_.Observe(seconds); }
   void ObserveRequestLatency(double seconds) { request_latency_.Observe(seconds); }
 
@@ -62,6 +65,12 @@ class WorkerStats {
   friend class Metrics;
   static constexpr int kStatuses = 600;
   std::array<std::array<std::atomic<uint64_t>, kStatuses>, 2> requests_{};  // [write][status]
+  // gRPC services as counted; the last is "other" (unknown services).
+  static constexpr std::array<std::string_view, 10> kGrpcServices = {
+      "KV",   "Watch", "Lease",    "Cluster", "Maintenance",
+      "Auth", "Lock",  "Election", "Health",  "other"};
+  static constexpr int kGrpcStatuses = 18;  // 0-16, and 17 for "reset"
+  std::array<std::array<std::atomic<uint64_t>, kGrpcStatuses>, kGrpcServices.size()> grpc_calls_{};
   Histogram upstream_latency_;
   Histogram request_latency_;
 };

@@ -143,15 +143,16 @@ void UpstreamH2Connection::SendNow() {
   }
 }
 
-void UpstreamH2Connection::Fail(const char* why) {
+void UpstreamH2Connection::Fail(const std::string& why) {
   if (dead_) return;
   dead_ = true;
   if (!owners_.empty()) spdlog::warn("upstream HTTP/2 connection to etcd failed: {}", why);
   std::map<int32_t, UpstreamStreamOwner*> owners;
   owners.swap(owners_);
   incoming_.clear();
-  bufferevent_disable(bev_, EV_READ | EV_WRITE);
-  for (const auto& [id, owner] : owners) owner->OnUpstreamClose(0, true);
+  bufferevent_free(bev_);  // closes the socket now; the session goes with the pool's reap
+  bev_ = nullptr;
+  for (const auto& [id, owner] : owners) owner->OnUpstreamClose(0, why);
 }
 
 // ---- Socket events ----------------------------------------------------------
@@ -180,7 +181,11 @@ void UpstreamH2Connection::OnEvent(bufferevent*, short what, void* self) {
   }
   if (what & BEV_EVENT_EOF) return connection->Fail("etcd closed the connection");
   if (what & BEV_EVENT_ERROR) {
-    return connection->Fail(evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    return connection->Fail(connection->connected_
+                                ? std::string("connection lost: ") +
+                                      evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
+                                : std::string("cannot connect: ") +
+                                      evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
   }
 }
 
@@ -239,7 +244,7 @@ int UpstreamH2Connection::OnStreamClose(nghttp2_session*, int32_t stream_id, uin
   if (it == connection->owners_.end()) return 0;
   UpstreamStreamOwner* owner = it->second;
   connection->owners_.erase(it);
-  owner->OnUpstreamClose(error_code, false);
+  owner->OnUpstreamClose(error_code, "");
   return 0;
 }
 

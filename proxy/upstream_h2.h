@@ -15,7 +15,7 @@
 // handlers (its socket, or a deferred "send" event), never from inside a
 // stream owner's code, so owners can call any method from any callback.
 // When the connection fails (etcd down, connection lost, protocol error),
-// every open stream's owner hears OnUpstreamClose(kConnectionLost) once,
+// every open stream's owner hears OnUpstreamClose() with the reason once,
 // and the connection is dropped from the pool; new streams go to a new one.
 #pragma once
 
@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,9 +47,10 @@ class UpstreamStreamOwner {
   virtual void OnUpstreamHeaders(const HeaderList& headers, bool trailers, bool end_stream) = 0;
   virtual void OnUpstreamData(const uint8_t* data, size_t length) = 0;
   // The stream is over. `error_code` is the HTTP/2 code of etcd's
-  // RST_STREAM (0 after a normal end); `connection_lost` when the connection
-  // to etcd failed or could not be made. The owner's handle is void after.
-  virtual void OnUpstreamClose(uint32_t error_code, bool connection_lost) = 0;
+  // RST_STREAM (0 after a normal end); `connection_failure` says why when
+  // the connection to etcd failed or could not be made (empty otherwise).
+  // The owner's handle is void after.
+  virtual void OnUpstreamClose(uint32_t error_code, std::string_view connection_failure) = 0;
   // Request body bytes: copy up to `length` into `buffer` and return how
   // many; set *eof when the body ends after them. Returning 0 without eof
   // means "nothing yet": call ResumeSending() when there is more.
@@ -91,7 +93,7 @@ class UpstreamH2Connection {
  private:
   void ScheduleSend();
   void SendNow();
-  void Fail(const char* why);
+  void Fail(const std::string& why);
   UpstreamStreamOwner* OwnerOf(int32_t stream_id) const;
 
   static void OnRead(bufferevent* bev, void* self);
