@@ -92,6 +92,17 @@ void AddAccess(AccessKind kind, const std::string& key, const std::string& range
   out->push_back(KeyAccess{kind, key, range_end});
 }
 
+// Put and DeleteRange write; with prev_kv they also read what they replace.
+void AddPut(const pb::PutRequest& put, std::vector<KeyAccess>* out) {
+  AddAccess(AccessKind::kWrite, put.key(), "", out);
+  if (put.prev_kv()) AddAccess(AccessKind::kRead, put.key(), "", out);
+}
+
+void AddDelete(const pb::DeleteRangeRequest& del, std::vector<KeyAccess>* out) {
+  AddAccess(AccessKind::kWrite, del.key(), del.range_end(), out);
+  if (del.prev_kv()) AddAccess(AccessKind::kRead, del.key(), del.range_end(), out);
+}
+
 std::string CollectTxn(const pb::TxnRequest& txn, int depth, std::vector<KeyAccess>* out);
 
 // One RequestOp of a txn's success or failure list; "" or an error.
@@ -101,11 +112,10 @@ std::string CollectOp(const pb::RequestOp& op, int depth, std::vector<KeyAccess>
       AddAccess(AccessKind::kRead, op.request_range().key(), op.request_range().range_end(), out);
       return "";
     case pb::RequestOp::kRequestPut:
-      AddAccess(AccessKind::kWrite, op.request_put().key(), "", out);
+      AddPut(op.request_put(), out);
       return "";
     case pb::RequestOp::kRequestDeleteRange:
-      AddAccess(AccessKind::kWrite, op.request_delete_range().key(),
-                op.request_delete_range().range_end(), out);
+      AddDelete(op.request_delete_range(), out);
       return "";
     case pb::RequestOp::kRequestTxn:
       if (depth >= kMaxTxnDepth) return "txn nested deeper than the limit";
@@ -143,13 +153,13 @@ std::string CollectKeyAware(V3Operation operation, std::string_view message,
     case V3Operation::kPut: {
       pb::PutRequest put;
       if (!Decode(message, &put)) break;
-      AddAccess(AccessKind::kWrite, put.key(), "", out);
+      AddPut(put, out);
       return "";
     }
     case V3Operation::kDeleteRange: {
       pb::DeleteRangeRequest del;
       if (!Decode(message, &del)) break;
-      AddAccess(AccessKind::kWrite, del.key(), del.range_end(), out);
+      AddDelete(del, out);
       return "";
     }
     case V3Operation::kTxn: {

@@ -19,8 +19,8 @@
 //   etcd's own .proto files, so the key decided on is the key etcd will use
 //   (a non-repeated field given twice: the last wins). Bytes that do not
 //   parse are an error. The messages of admin-only methods are not read.
-// - prev_kv on Put and DeleteRange returns keys the request writes anyway;
-//   as on the gateway, the write access covers that read.
+// - prev_kv on Put and DeleteRange returns the keys it replaces: a read of
+//   the same keys, after the write (the gateway front end does the same).
 // - A txn nested deeper than kMaxTxnDepth is an error, as on the gateway.
 #pragma once
 

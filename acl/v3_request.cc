@@ -227,7 +227,19 @@ std::string ParseKeyMessage(const json& message, FieldList fields, AccessKind ki
     std::string error = ReadBytes(message, "range_end", where, &access.range_end);
     if (!error.empty()) return error;
   }
+  // prev_kv returns what the write replaces: a read of the same keys too.
+  // Anything but an explicit false (or null) counts, so a spelling the
+  // gateway reads as true is never missed.
+  bool prev_kv = false;
+  for (const char* name : {"prev_kv", "prevKv"}) {
+    if (kind == AccessKind::kWrite && message.contains(name)) {
+      const json& value = message[name];
+      prev_kv = prev_kv || !(value.is_null() || value == false || value == "false");
+    }
+  }
+  KeyAccess read{AccessKind::kRead, access.key, access.range_end};
   out->push_back(std::move(access));
+  if (prev_kv) out->push_back(std::move(read));
   return "";
 }
 

@@ -191,12 +191,12 @@ INSTANTIATE_TEST_SUITE_P(
                   Keys("kv/range", {Read("\xff\0x"s)})},
         ParseCase{Make("put", "/etcdserverpb.KV/Put", Put("/a")), Keys("kv/put", {Write("/a")})},
         ParseCase{Make("put_prev_kv", "/etcdserverpb.KV/Put", Put("/a", true)),
-                  Keys("kv/put", {Write("/a")})},
+                  Keys("kv/put", {Write("/a"), Read("/a")})},
         ParseCase{Make("deleterange", "/etcdserverpb.KV/DeleteRange", Delete("/a/", "/a0")),
                   Keys("kv/deleterange", {Write("/a/", "/a0")})},
         ParseCase{
-            Make("deleterange_prev_kv", "/etcdserverpb.KV/DeleteRange", Delete("/a", "", true)),
-            Keys("kv/deleterange", {Write("/a")})},
+            Make("deleterange_prev_kv", "/etcdserverpb.KV/DeleteRange", Delete("/a/", "/a0", true)),
+            Keys("kv/deleterange", {Write("/a/", "/a0"), Read("/a/", "/a0")})},
         ParseCase{Make("txn_empty", "/etcdserverpb.KV/Txn", pb::TxnRequest()), Keys("kv/txn", {})},
         ParseCase{
             Make("txn_all_parts", "/etcdserverpb.KV/Txn",
