@@ -398,13 +398,10 @@ std::optional<acl::Decision> ClientConnection::DecideKeys(const acl::RequestTarg
 // refusing a body that cannot be read (400, never forwarded).
 std::optional<acl::Decision> ClientConnection::DecideGateway(const acl::RequestTarget& target,
                                                              const acl::Identity& identity) {
-  switch (runtime_->config->v3) {
-    case config::Config::V3Mode::kOff:
-      return acl::Decision{acl::Verdict::kForbidden, "v3:off", "the v3 gateway is disabled"};
-    case config::Config::V3Mode::kAdminOnly:
-      return DecideKeys(target, identity);  // outside /v2/keys: the "/" rule
-    case config::Config::V3Mode::kAcl:
-      break;
+  // The v3 mode is the ACL's to apply (Acl::DecideV3Call); only in "acl"
+  // mode does the body matter, so only then is it read.
+  if (runtime_->config->v3 != config::Config::V3Mode::kAcl) {
+    return runtime_->acl->DecideV3Call(identity, acl::AdminRequest(target.path, /*write=*/true));
   }
   const acl::V3ParseResult parsed = acl::ParseV3Request(target.path, body_);
   if (!parsed.request) {
@@ -412,7 +409,7 @@ std::optional<acl::Decision> ClientConnection::DecideGateway(const acl::RequestT
     SendRefusal(GatewayErrorResponse(400, 3, parsed.error), keep_alive_);
     return std::nullopt;
   }
-  return runtime_->acl->DecideV3(identity, *parsed.request);
+  return runtime_->acl->DecideV3Call(identity, *parsed.request);
 }
 
 // Seconds this client must wait before its credentials are checked again;
