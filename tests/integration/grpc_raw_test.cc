@@ -269,6 +269,8 @@ TEST_F(GrpcRawTest, PathWithoutLeadingSlashIsRefused) {
   const int32_t id = client->Open(headers);
   ASSERT_GT(id, 0);
   client->Send(id, GrpcFrame(PutRequestBytes(key, "noslash")), true);
+  // nghttp2's own HTTP checks reset it (PROTOCOL_ERROR) before the proxy
+  // sees the head; the proxy's check would say 12. Either is a refusal.
   EXPECT_TRUE(Refused(client->WaitClosed(id)));
   EXPECT_EQ(etcd().V3ValueOf(key), std::nullopt);
 }
@@ -305,7 +307,9 @@ TEST_F(GrpcRawTest, GetMethodIsRefused) {
   const int32_t id = client->Open(headers);
   ASSERT_GT(id, 0);
   client->Send(id, GrpcFrame(PutRequestBytes(key, "get")), true);
-  EXPECT_TRUE(Refused(client->WaitClosed(id)));
+  const H2Client::Stream& get = client->WaitClosed(id);
+  EXPECT_TRUE(Refused(get));
+  EXPECT_EQ(get.GrpcStatus(), kInvalidArgument) << get.Describe();
   EXPECT_EQ(etcd().V3ValueOf(key), std::nullopt);
 }
 
@@ -345,6 +349,19 @@ TEST_F(GrpcRawTest, HeaderListOverMaxHeaderBytesResetsTheStreamOnly) {
 // CVE-2023-44487: streams opened and reset at once, faster than nghttp2's
 // limit (a burst of 200, then 33 a second).
 TEST_F(GrpcRawTest, RapidResetEndsTheConnectionWithGoaway) {
+  // A few resets (within the burst) are ordinary: the connection goes on.
+  auto polite = Connect(port(), "root");
+  ASSERT_TRUE(polite);
+  for (int i = 0; i < 50; ++i) {
+    const int32_t id = polite->Open(GrpcHeaders(kRangePath));
+    ASSERT_GT(id, 0);
+    ASSERT_TRUE(polite->RunUntil([] { return true; }));  // HEADERS out, then RST_STREAM
+    polite->Reset(id);
+  }
+  const std::string key = Key();
+  EXPECT_EQ(polite->Call(kPutPath, GrpcFrame(PutRequestBytes(key, "calm"))).GrpcStatus(), kOk);
+  EXPECT_FALSE(polite->goaway());
+
   std::string error;
   std::unique_ptr<H2Tls> tls = H2Tls::Connect(port(), {.client = "root"}, &error);
   ASSERT_TRUE(tls) << error;
@@ -363,7 +380,7 @@ TEST_F(GrpcRawTest, RapidResetEndsTheConnectionWithGoaway) {
   EXPECT_TRUE(closed);
   uint32_t code = 0;
   EXPECT_TRUE(HasGoaway(frames, &code)) << frames.size() << " frames, none a GOAWAY";
-  EXPECT_NE(code, 0u);
+  EXPECT_EQ(code, uint32_t{NGHTTP2_INTERNAL_ERROR});  // nghttp2's answer to the reset rate
   EXPECT_TRUE(ServesNewConnection(port(), etcd()));
 }
 
@@ -398,20 +415,21 @@ TEST_F(GrpcRawTest, ContinuationFloodEndsTheConnection) {
 TEST_F(GrpcRawTest, PingFloodWithoutReadingEndsTheConnection) {
   const std::string ping = H2Frame(kH2Ping, 0, 0, std::string(8, 'p'));
   size_t batches = 0;
-  // 1000 PINGs a batch, at most 1000 batches (17 MB): far past what the
+  // 100 PINGs a write, at most 10000 writes (17 MB): far past what the
   // proxy should queue (1000 ACKs beyond its 256 KiB output buffer).
-  EXPECT_TRUE(FloodUntilClosed(port(), ping, 1000, 1000, &batches))
+  EXPECT_TRUE(FloodUntilClosed(port(), ping, 100, 10000, &batches))
       << batches << " batches written";
-  EXPECT_LT(batches, 1000u);
+  EXPECT_LT(batches, 10000u);
   EXPECT_TRUE(ServesNewConnection(port(), etcd()));
 }
 
 TEST_F(GrpcRawTest, SettingsFloodWithoutReadingEndsTheConnection) {
   const std::string settings = H2Frame(kH2Settings, 0, 0, "");
   size_t batches = 0;
-  EXPECT_TRUE(FloodUntilClosed(port(), settings, 1000, 2000, &batches))
+  // 100 SETTINGS a write (each owed an ACK), at most 20000 writes (18 MB).
+  EXPECT_TRUE(FloodUntilClosed(port(), settings, 100, 20000, &batches))
       << batches << " batches written";
-  EXPECT_LT(batches, 2000u);
+  EXPECT_LT(batches, 20000u);
   EXPECT_TRUE(ServesNewConnection(port(), etcd()));
 }
 
@@ -548,6 +566,57 @@ TEST(GrpcRawFlowTest, ZeroWindowWatchReaderKeepsProxyMemoryBounded) {
   watcher->RunUntil([] { return false; }, 200ms);
   EXPECT_LE(watcher->stream(watch).data.size(), 1024u);
   EXPECT_FALSE(watcher->stream(watch).closed) << watcher->stream(watch).Describe();
+  EXPECT_TRUE(stack.proxy.Stop());
+}
+
+// Request messages are read whole before they are decided, so one stream
+// may hold up to max_body_bytes of a message. Many streams of one
+// connection must not multiply that: here 8 streams each send 15 MiB of a
+// 16 MiB message and stop (no end), about 120 MiB in all.
+//
+// DISABLED: the proxy fails this. GrpcCall::OnRequestData acknowledges
+// (nghttp2_session_consume) the bytes of a message still being assembled in
+// its GrpcMessageReader, although they are neither passed to etcd nor
+// dropped (grpc_call.h says request bytes are acknowledged only then, "so
+// each direction buffers about one window"). The proxy takes all 120 MiB
+// and its RSS grows by as much; one connection can make it hold
+// MAX_CONCURRENT_STREAMS (128) x max_body_bytes (20 MiB) = 2.5 GiB.
+TEST(GrpcRawFlowTest, DISABLED_PartialMessagesOnManyStreamsKeepProxyMemoryBounded) {
+  NoAsanQuarantine no_quarantine;
+  Stack stack;
+  ASSERT_TRUE(stack.Start());
+  const pid_t pid = stack.proxy.pid();
+  auto client = Connect(stack.port(), "root");
+  ASSERT_TRUE(client);
+  ASSERT_EQ(client->Call(kPutPath, GrpcFrame(PutRequestBytes("/" + UniqueName("warm"), "up")))
+                .GrpcStatus(),
+            kOk);
+  const long rss_before = StatusKib(pid, "VmRSS");
+  ASSERT_GT(rss_before, 0);
+
+  constexpr size_t kStreams = 8;
+  constexpr size_t kChunk = 64 << 10;
+  constexpr size_t kChunks = 240;  // 15 MiB
+  const std::string chunk(kChunk, 'x');
+  std::vector<int32_t> ids;
+  for (size_t s = 0; s < kStreams; ++s) {
+    const int32_t id = client->Open(GrpcHeaders(kPutPath));
+    ASSERT_GT(id, 0);
+    client->Send(id, GrpcPrefix(16 << 20));
+    for (size_t c = 0; c < kChunks; ++c) client->Send(id, chunk);
+    ids.push_back(id);
+  }
+  const auto queued = [&] {
+    size_t bytes = 0;
+    for (const int32_t id : ids) bytes += client->Queued(id);
+    return bytes;
+  };
+  // Bounded: either the proxy takes everything or its windows stop us.
+  client->RunUntil([&] { return queued() == 0; }, 30s);
+  const size_t taken = kStreams * kChunks * kChunk - queued();
+  const long rss_peak = std::max(StatusKib(pid, "VmRSS"), StatusKib(pid, "VmHWM"));
+  EXPECT_LT(rss_peak - rss_before, 64 * 1024)
+      << "RSS before " << rss_before << " KiB; the proxy took " << (taken >> 20) << " MiB";
   EXPECT_TRUE(stack.proxy.Stop());
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -93,6 +94,8 @@ std::unique_ptr<H2Tls> H2Tls::Connect(uint16_t port, const Options& options, std
     *error = std::string("connect: ") + std::strerror(errno);
     return nullptr;
   }
+  const int one = 1;  // frames go out as written, as with real gRPC clients
+  setsockopt(tls->fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   fcntl(tls->fd_, F_SETFL, fcntl(tls->fd_, F_GETFL) | O_NONBLOCK);
 
   tls->ssl_.reset(SSL_new(tls->ctx_.get()));
@@ -330,6 +333,12 @@ void H2Client::Send(int32_t stream_id, std::string bytes, bool end_stream) {
 
 void H2Client::Reset(int32_t stream_id, uint32_t error_code) {
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, error_code);
+}
+
+size_t H2Client::Queued(int32_t stream_id) {
+  size_t bytes = 0;
+  for (const std::string& chunk : streams_[stream_id].chunks) bytes += chunk.size();
+  return bytes;
 }
 
 bool H2Client::Flush(std::chrono::milliseconds timeout) {

@@ -165,6 +165,9 @@ class H2Client {
   // Ends the request (an empty DATA frame with END_STREAM if nothing is queued).
   void End(int32_t stream_id) { Send(stream_id, "", true); }
   void Reset(int32_t stream_id, uint32_t error_code = NGHTTP2_CANCEL);
+  // Bytes Send() queued on the stream that nghttp2 has not yet taken (the
+  // server's flow-control window holds them back).
+  size_t Queued(int32_t stream_id);
 
   // Sends what is queued and reads and processes frames until `done()`, the
   // connection closes, or `timeout` passes. Returns done().
