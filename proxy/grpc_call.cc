@@ -128,6 +128,7 @@ GrpcCall::GrpcCall(Http2Session& session, int32_t stream_id, std::shared_ptr<con
       response_reader_(std::max(kMaxWatchResponseBytes, runtime_->config->max_body_bytes)) {}
 
 GrpcCall::~GrpcCall() {
+  ReportPartialBytes(0);
   ResetUpstream();
   for (size_t i = 0; i < watch_ids_.size(); ++i) session_.worker().metrics().WatchClosed();
   if (deadline_ != nullptr) event_free(deadline_);
@@ -224,7 +225,15 @@ void GrpcCall::OnRequestData(const uint8_t* data, size_t length) {
                                          std::to_string(runtime_->config->max_body_bytes) + ")");
     }
   }
+  ReportPartialBytes(finished_ ? 0 : request_reader_.buffered());
   ConsumeClientBytes();
+}
+
+void GrpcCall::ReportPartialBytes(size_t now) {
+  if (now == partial_reported_) return;
+  const int64_t delta = static_cast<int64_t>(now) - static_cast<int64_t>(partial_reported_);
+  partial_reported_ = now;
+  session_.AddPartialBytes(delta);
 }
 
 void GrpcCall::HandleMessage(GrpcMessage message) {
@@ -323,7 +332,10 @@ size_t GrpcCall::ReadRequestBody(uint8_t* buffer, size_t length, bool* eof) {
 // were dropped), unless our own answers pile up for a client not reading.
 void GrpcCall::ConsumeClientBytes() {
   if (client_owed_ == 0) return;
-  if (!finished_ && (upstream_body_.size() >= kLowWater || out_.size() >= kOutputHighWater)) return;
+  if (!finished_) {
+    if (upstream_body_.size() >= kLowWater || out_.size() >= kOutputHighWater) return;
+    if (request_reader_.HasPartialMessage() && session_.PartialBytesOverBudget()) return;
+  }
   session_.ConsumeRequest(stream_id_, client_owed_);
   client_owed_ = 0;
 }
@@ -483,6 +495,7 @@ void GrpcCall::Finish(int code, std::string_view message) {
   if (finished_) return;
   finished_ = true;
   grpc_status_ = code;
+  ReportPartialBytes(0);  // whatever was read of a message is dropped
   ResetUpstream();
   HeaderList status = {{"grpc-status", std::to_string(code)}};
   if (!message.empty()) status.emplace_back("grpc-message", PercentEncodeGrpcMessage(message));

@@ -31,7 +31,9 @@
 // The call holds the Runtime current when its stream opened, to its end.
 // Flow control: request bytes are acknowledged to the client once they are
 // passed to etcd (or dropped), response bytes to etcd once the client's
-// session has taken them, so each direction buffers about one window.
+// session has taken them, so each direction buffers about one window; the
+// bytes of a message still incomplete are acknowledged while the session's
+// budget for incomplete messages (max_body_bytes per connection) lasts.
 #pragma once
 
 #include <event2/event.h>
@@ -75,6 +77,8 @@ class GrpcCall : private UpstreamStreamOwner {
   // The stream is closed (`error_code` from the client's RST_STREAM, or 0);
   // the session destroys the call right after.
   void OnStreamClosed(uint32_t error_code);
+  // The session's budget for incomplete messages has room again.
+  void ResumeRequest() { ConsumeClientBytes(); }
   // The server drains: streaming calls end with status 14, unary ones finish.
   void BeginDrain();
   // The session's data source: response bytes, then the trailers.
@@ -94,6 +98,7 @@ class GrpcCall : private UpstreamStreamOwner {
   HeaderList UpstreamHeaders() const;
   void RefuseWatchCreate(const acl::Decision& decision);
   void ConsumeClientBytes();
+  void ReportPartialBytes(size_t now);
 
   // Response side.
   void RelayWatchResponses(const uint8_t* data, size_t length);
@@ -130,7 +135,8 @@ class GrpcCall : private UpstreamStreamOwner {
   size_t messages_ = 0;
   std::optional<std::string> held_;  // a unary call's decided message
   bool request_ended_ = false;
-  size_t client_owed_ = 0;  // request bytes not yet acknowledged to the client
+  size_t client_owed_ = 0;       // request bytes not yet acknowledged to the client
+  size_t partial_reported_ = 0;  // request_reader_.buffered() as told to the session
 
   // Upstream.
   UpstreamStreamHandle upstream_;

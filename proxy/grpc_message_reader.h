@@ -34,6 +34,8 @@ class GrpcMessageReader {
   // True while part of a message (or of its prefix) is waiting for the rest:
   // the stream must not end here.
   bool HasPartialMessage() const { return !pending_.empty(); }
+  // Bytes held for the message being read (prefix included).
+  size_t buffered() const { return pending_.size(); }
   bool failed() const { return failed_; }
 
  private:

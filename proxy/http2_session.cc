@@ -55,6 +55,7 @@ Http2Session::Http2Session(Worker& worker, bufferevent* bev, std::string peer,
     : worker_(worker), bev_(bev), peer_(std::move(peer)), cert_user_(std::move(cert_user)) {}
 
 Http2Session::~Http2Session() {
+  closed_ = true;
   calls_.clear();  // before the session: calls reset their upstream streams
   if (session_ != nullptr) nghttp2_session_del(session_);
   if (send_event_ != nullptr) event_free(send_event_);
@@ -94,6 +95,7 @@ bool Http2Session::Init() {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 3);
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
   send_event_ = event_new(worker_.base(), -1, 0, &OnSendEvent, this);
   if (send_event_ == nullptr) return false;
   bufferevent_setcb(bev_, &OnRead, &OnWrite, &OnEvent, this);
@@ -132,6 +134,21 @@ void Http2Session::ConsumeRequest(int32_t stream_id, size_t length) {
     nghttp2_session_consume_connection(session_, length);
   }
   ScheduleSend();
+}
+
+void Http2Session::AddPartialBytes(int64_t delta) {
+  const bool was_over = PartialBytesOverBudget();
+  partial_bytes_ = static_cast<size_t>(static_cast<int64_t>(partial_bytes_) + delta);
+  if (was_over && !PartialBytesOverBudget()) {
+    // Room again: calls that held back their acknowledgements may go on
+    // (from SendNow, outside any call's code).
+    resume_requests_ = true;
+    ScheduleSend();
+  }
+}
+
+bool Http2Session::PartialBytesOverBudget() const {
+  return partial_bytes_ > worker_.runtime()->config->max_body_bytes;
 }
 
 void Http2Session::ResetStream(int32_t stream_id, uint32_t error_code) {
@@ -193,7 +210,8 @@ void Http2Session::ReadInput() {
         session_, static_cast<const uint8_t*>(chunk.iov_base), chunk.iov_len);
     if (used < 0) {
       spdlog::debug("{}: HTTP/2 error: {}", peer_, nghttp2_strerror(static_cast<int>(used)));
-      // nghttp2 has queued a GOAWAY for protocol errors: send it, then close.
+      // Send what nghttp2 queued (a GOAWAY for most protocol errors; none
+      // for a flood it cuts short), then close.
       SendNow();
       return Close();
     }
@@ -208,6 +226,10 @@ void Http2Session::ScheduleSend() {
 
 void Http2Session::SendNow() {
   if (closed_) return;
+  if (resume_requests_) {
+    resume_requests_ = false;
+    for (auto& [id, call] : calls_) call->ResumeRequest();
+  }
   evbuffer* output = bufferevent_get_output(bev_);
   while (evbuffer_get_length(output) < kOutputHighWater && nghttp2_session_want_write(session_)) {
     const uint8_t* data = nullptr;

@@ -21,7 +21,10 @@
 // reset, CONTINUATION, PING and SETTINGS floods (set explicitly below);
 // timeouts.idle closes a connection with no open stream; each stream's
 // request bytes are acknowledged (WINDOW_UPDATE) only once its call has
-// passed them on, so a slow etcd holds back one client stream, not memory.
+// passed them on, so a slow etcd holds back one client stream, not memory;
+// incomplete messages on all streams together are held to max_body_bytes
+// (AddPartialBytes). The connection window is kConnectionWindow, so a few
+// stalled streams do not stall the others.
 #pragma once
 
 #include <event2/bufferevent.h>
@@ -65,6 +68,12 @@ class Http2Session : public Connection {
   void SubmitTrailers(int32_t stream_id, const HeaderList& trailers);
   // The call has passed `length` request bytes on: the client may send more.
   void ConsumeRequest(int32_t stream_id, size_t length);
+  // Incomplete request messages held by the calls, all streams together.
+  // Past max_body_bytes (what one HTTP/1.1 connection may hold of a body),
+  // calls holding part of a message stop acknowledging request bytes until
+  // some message completes or its call ends. `delta` may be negative.
+  void AddPartialBytes(int64_t delta);
+  bool PartialBytesOverBudget() const;
   void ResetStream(int32_t stream_id, uint32_t error_code);
 
   Worker& worker() { return worker_; }
@@ -73,6 +82,7 @@ class Http2Session : public Connection {
   bool draining() const { return draining_; }
 
   static constexpr uint32_t kMaxConcurrentStreams = 128;
+  static constexpr int32_t kConnectionWindow = 1 << 20;
 
  private:
   Http2Session(Worker& worker, bufferevent* bev, std::string peer,
@@ -114,6 +124,8 @@ class Http2Session : public Connection {
   bool draining_ = false;
   bool closed_ = false;
   bool idle_timer_on_ = false;
+  size_t partial_bytes_ = 0;
+  bool resume_requests_ = false;
 };
 
 }  // namespace tlsproxy::proxy

@@ -572,16 +572,13 @@ TEST(GrpcRawFlowTest, ZeroWindowWatchReaderKeepsProxyMemoryBounded) {
 // Request messages are read whole before they are decided, so one stream
 // may hold up to max_body_bytes of a message. Many streams of one
 // connection must not multiply that: here 8 streams each send 15 MiB of a
-// 16 MiB message and stop (no end), about 120 MiB in all.
-//
-// DISABLED: the proxy fails this. GrpcCall::OnRequestData acknowledges
-// (nghttp2_session_consume) the bytes of a message still being assembled in
-// its GrpcMessageReader, although they are neither passed to etcd nor
-// dropped (grpc_call.h says request bytes are acknowledged only then, "so
-// each direction buffers about one window"). The proxy takes all 120 MiB
-// and its RSS grows by as much; one connection can make it hold
-// MAX_CONCURRENT_STREAMS (128) x max_body_bytes (20 MiB) = 2.5 GiB.
-TEST(GrpcRawFlowTest, DISABLED_PartialMessagesOnManyStreamsKeepProxyMemoryBounded) {
+// 16 MiB message and stop (no end), about 120 MiB in all. The proxy holds
+// incomplete messages of one connection to max_body_bytes (20 MiB) in all,
+// as an HTTP/1.1 connection holds one body, and then stops acknowledging
+// (first found with this test: each stream took its whole message, so one
+// connection could make the proxy hold 128 x 20 MiB). A whole small call on
+// the same connection is still served.
+TEST(GrpcRawFlowTest, PartialMessagesOnManyStreamsKeepProxyMemoryBounded) {
   NoAsanQuarantine no_quarantine;
   Stack stack;
   ASSERT_TRUE(stack.Start());
@@ -612,11 +609,15 @@ TEST(GrpcRawFlowTest, DISABLED_PartialMessagesOnManyStreamsKeepProxyMemoryBounde
     return bytes;
   };
   // Bounded: either the proxy takes everything or its windows stop us.
-  client->RunUntil([&] { return queued() == 0; }, 30s);
+  client->RunUntil([&] { return queued() == 0; }, 10s);
   const size_t taken = kStreams * kChunks * kChunk - queued();
   const long rss_peak = std::max(StatusKib(pid, "VmRSS"), StatusKib(pid, "VmHWM"));
   EXPECT_LT(rss_peak - rss_before, 64 * 1024)
       << "RSS before " << rss_before << " KiB; the proxy took " << (taken >> 20) << " MiB";
+  EXPECT_LT(taken, size_t{40} << 20);
+  const std::string key = "/" + UniqueName("after-stall");
+  EXPECT_EQ(client->Call(kPutPath, GrpcFrame(PutRequestBytes(key, "served"))).GrpcStatus(), kOk);
+  EXPECT_EQ(stack.etcd.V3ValueOf(key), "served");
   EXPECT_TRUE(stack.proxy.Stop());
 }
 
