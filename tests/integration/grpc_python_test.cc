@@ -230,5 +230,37 @@ TEST_F(GrpcPythonPrivateReadsTest, RefusedWatchOnASharedStreamGetsNoEvent) {
   EXPECT_EQ(etcd().V3ValueOf(refused), "value-1");
 }
 
+// The same three watches on a raw Watch stream, every response seen
+// whatever its watch id (python-etcd3 drops responses for ids it did not
+// register, so it would miss a refused create that reached etcd anyway):
+// the refusal is etcd's own answer, etcd numbers the two allowed watches 0
+// and 1 (it never saw the refused one), and no other response arrives.
+TEST_F(GrpcPythonPrivateReadsTest, RefusedWatchCreateIsAnsweredInOrderAndNeverReachesEtcd) {
+  const std::string first = "/conftool/" + UniqueName("pyraw");
+  const std::string refused = "/conftool/secret/" + UniqueName("pyraw");  // root only
+  const std::string last = "/conftool/" + UniqueName("pyraw");
+  std::vector<std::string> argv = ClientArgv("etcd3_raw_watch.py", port(), "conftool");
+  argv.insert(argv.end(), {std::to_string(etcd().client_port()), first, refused, last});
+  const CommandResult run = RunCommand(argv, {}, 60s);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+
+  const auto response = [](int id, bool created, bool canceled, const std::string& reason,
+                           const std::string& events) {
+    return "{\"cancel_reason\": " + Q(reason) + ", \"canceled\": " + (canceled ? "true" : "false") +
+           ", \"created\": " + (created ? "true" : "false") + ", \"events\": [" + events +
+           "], \"watch_id\": " + std::to_string(id) + "}";
+  };
+  const std::vector<std::string> expected = {
+      response(0, true, false, "", ""),
+      response(-1, true, true,
+               "rpc error: code = PermissionDenied desc = etcdserver: permission denied", ""),
+      response(1, true, false, "", ""),
+      response(0, false, false, "", "[\"PUT\", " + Q(first) + ", \"value-0\"]"),
+      response(1, false, false, "", "[\"PUT\", " + Q(last) + ", \"value-2\"]"),
+  };
+  EXPECT_EQ(JsonLines(run.output), expected) << run.output;
+  EXPECT_EQ(etcd().V3ValueOf(refused), "value-1");
+}
+
 }  // namespace
 }  // namespace tlsproxy::integration
