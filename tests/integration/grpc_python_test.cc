@@ -232,7 +232,7 @@ TEST_F(GrpcPythonPrivateReadsTest, RefusedWatchOnASharedStreamGetsNoEvent) {
 
 // The same three watches on a raw Watch stream, every response seen
 // whatever its watch id (python-etcd3 drops responses for ids it did not
-// register, so it would miss a refused create that reached etcd anyway):
+// register, so it can miss events of a refused create that reached etcd anyway):
 // the refusal is etcd's own answer, etcd numbers the two allowed watches 0
 // and 1 (it never saw the refused one), and no other response arrives.
 TEST_F(GrpcPythonPrivateReadsTest, RefusedWatchCreateIsAnsweredInOrderAndNeverReachesEtcd) {
