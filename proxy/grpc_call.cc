@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "proxy/grpc_status.h"
 #include "proxy/http2_session.h"
 #include "proxy/log_escape.h"
@@ -25,68 +24,6 @@ constexpr size_t kOutputHighWater = 1 << 20;
 constexpr size_t kMaxWatchResponseBytes = 64 << 20;
 
 constexpr std::string_view kWatchMethod = "/etcdserverpb.Watch/Watch";
-
-// Request headers never forwarded: the proxy's identity decides, not a
-// token etcd cannot check (3.4 with auth off answers any token with
-// "invalid auth token"); and HTTP/2 connection-specific headers.
-bool IsDroppedMetadata(std::string_view name) {
-  return name == "token" || name == "authorization" || name == "grpc-encoding" ||
-         name == "grpc-accept-encoding" || name == "content-type" || name == "te" ||
-         name == "host" || name == "content-length" || name == "connection" ||
-         name == "keep-alive" || name == "proxy-connection" || name == "transfer-encoding" ||
-         name == "upgrade";
-}
-
-// "/package.Service/Method" with nothing else: what gRPC clients send.
-bool IsCanonicalPath(std::string_view path) {
-  if (path.size() < 4 || path[0] != '/') return false;
-  const size_t slash = path.find('/', 1);
-  if (slash == std::string_view::npos || slash == 1 || slash + 1 == path.size()) return false;
-  for (size_t i = 1; i < path.size(); ++i) {
-    const char c = path[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || (c == '/' && i == slash);
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// grpc-timeout: 1 to 8 digits and a unit (H M S m u n). Returns false when
-// malformed.
-bool ParseGrpcTimeout(std::string_view text, timeval* out) {
-  if (text.size() < 2 || text.size() > 9) return false;
-  uint64_t value = 0;
-  for (const char c : text.substr(0, text.size() - 1)) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  uint64_t micros = 0;
-  switch (text.back()) {
-    case 'H':
-      micros = value * 3600 * 1000000;
-      break;
-    case 'M':
-      micros = value * 60 * 1000000;
-      break;
-    case 'S':
-      micros = value * 1000000;
-      break;
-    case 'm':
-      micros = value * 1000;
-      break;
-    case 'u':
-      micros = value;
-      break;
-    case 'n':
-      micros = value / 1000;
-      break;
-    default:
-      return false;
-  }
-  out->tv_sec = static_cast<time_t>(micros / 1000000);
-  out->tv_usec = static_cast<suseconds_t>(micros % 1000000);
-  return true;
-}
 
 // etcd's headers as the client should see them: everything but
 // connection-specific ones.
@@ -124,13 +61,17 @@ GrpcCall::GrpcCall(Http2Session& session, int32_t stream_id, std::shared_ptr<con
     : session_(session),
       stream_id_(stream_id),
       runtime_(std::move(runtime)),
-      request_reader_(runtime_->config->max_body_bytes),
-      response_reader_(std::max(kMaxWatchResponseBytes, runtime_->config->max_body_bytes)) {}
+      head_(runtime_->config->max_header_bytes),
+      request_reader_(runtime_->config->max_body_bytes) {}
 
 GrpcCall::~GrpcCall() {
   ReportPartialBytes(0);
   ResetUpstream();
-  for (size_t i = 0; i < watch_ids_.size(); ++i) session_.worker().metrics().WatchClosed();
+  if (watch_relay_) {
+    for (size_t i = 0; i < watch_relay_->open_watches(); ++i) {
+      session_.worker().metrics().WatchClosed();
+    }
+  }
   if (deadline_ != nullptr) event_free(deadline_);
   if (response_timer_ != nullptr) event_free(response_timer_);
   LogCall();
@@ -139,73 +80,32 @@ GrpcCall::~GrpcCall() {
 // ---- The request head -------------------------------------------------------
 
 bool GrpcCall::AddHeader(std::string_view name, std::string_view value, bool trailer) {
-  header_bytes_ += name.size() + value.size() + 32;  // as HTTP/2 counts a header list
-  if (header_bytes_ > runtime_->config->max_header_bytes) return false;
-  if (trailer) return true;  // request trailers mean nothing to gRPC: dropped
-  if (name == ":method") {
-    http_method_ = value;
-  } else if (name == ":path") {
-    path_ = value;
-  } else if (name == ":scheme") {
-    scheme_ = value;
-  } else if (name == ":authority") {
-    authority_ = value;
-  } else if (name == "content-type") {
-    content_type_ = value;
-  } else if (name == "grpc-encoding") {
-    grpc_encoding_ = value;
-  } else if (name == "grpc-timeout") {
-    grpc_timeout_ = value;
-    metadata_.emplace_back(name, value);
-  } else if (!name.empty() && name[0] != ':' && !IsDroppedMetadata(name)) {
-    metadata_.emplace_back(name, value);
-  }
-  return true;
-}
-
-std::optional<std::string> GrpcCall::CheckHead() {
-  if (content_type_ != "application/grpc" && content_type_ != "application/grpc+proto") {
-    return "content-type \"" + EscapeForLog(content_type_) +
-           "\" is not accepted: send application/grpc (protobuf)";
-  }
-  if (http_method_ != "POST") return "gRPC calls are POST requests";
-  if (!IsCanonicalPath(path_)) return "malformed method name \"" + EscapeForLog(path_) + "\"";
-  if (!grpc_encoding_.empty() && grpc_encoding_ != "identity") {
-    return "grpc-encoding \"" + EscapeForLog(grpc_encoding_) +
-           "\" is not accepted: send uncompressed messages";
-  }
-  return std::nullopt;
+  return head_.Add(name, value, trailer);
 }
 
 void GrpcCall::OnRequestHeaders() {
   identity_.cert_user = session_.cert_user();
-  if (content_type_.rfind("application/grpc", 0) != 0) {
+  path_ = head_.path();
+  if (!head_.IsGrpc()) {
     // Not gRPC at all (an HTTP/2 client asking for v2 or the JSON gateway):
     // those are served over HTTP/1.1.
     finished_ = true;
-    grpc_status_ = -1;
-    rule_ = "-";
     session_.SubmitResponse(stream_id_, {{":status", "415"}, {"content-type", "text/plain"}}, true);
     return;
   }
-  if (const std::optional<std::string> why = CheckHead()) {
-    spdlog::debug("{}: refused gRPC head: {}", session_.peer(), *why);
-    const int code = why->rfind("grpc-encoding", 0) == 0 || why->rfind("malformed", 0) == 0
-                         ? kGrpcUnimplemented
-                         : kGrpcInvalidArgument;
-    return Finish(code, *why);
+  if (const std::optional<GrpcStatus> refusal = head_.Check()) {
+    spdlog::debug("{}: refused gRPC head: {}", session_.peer(), refusal->message);
+    return Finish(refusal->code, refusal->message);
   }
-  if (!grpc_timeout_.empty()) {
-    timeval timeout{};
-    if (!ParseGrpcTimeout(grpc_timeout_, &timeout)) {
-      return Finish(kGrpcInvalidArgument, "malformed grpc-timeout");
-    }
+  if (const std::optional<timeval> timeout = head_.Timeout()) {
     deadline_ = evtimer_new(session_.worker().base(), &GrpcCall::OnDeadline, this);
-    if (deadline_ != nullptr) evtimer_add(deadline_, &timeout);
+    if (deadline_ != nullptr) evtimer_add(deadline_, &*timeout);
   }
   head_ok_ = true;
   shape_ = acl::ShapeOf(path_);
-  watch_ = path_ == kWatchMethod;
+  if (path_ == kWatchMethod) {
+    watch_relay_.emplace(std::max(kMaxWatchResponseBytes, runtime_->config->max_body_bytes));
+  }
 }
 
 // ---- Request messages ---------------------------------------------------------
@@ -244,15 +144,15 @@ void GrpcCall::HandleMessage(GrpcMessage message) {
   if (shape_ != acl::GrpcCallShape::kBidiStream && messages_ > 1) {
     return Finish(kGrpcInternal, "grpc: this method takes exactly one request message");
   }
-  const acl::V3ParseResult parsed = watch_ ? acl::ParseGrpcWatchRequest(message.bytes)
-                                           : acl::ParseGrpcRequest(path_, message.bytes);
+  const acl::V3ParseResult parsed = watch_relay_ ? acl::ParseGrpcWatchRequest(message.bytes)
+                                                 : acl::ParseGrpcRequest(path_, message.bytes);
   if (!parsed.request) {
     spdlog::debug("{}: refused gRPC message: {}", session_.peer(), LogText(parsed.error));
     return Finish(kGrpcInvalidArgument, "grpc: cannot decode the request: " + parsed.error);
   }
   const acl::Decision decision = runtime_->acl->DecideV3Call(identity_, *parsed.request);
-  const bool watch_create = watch_ && !parsed.request->accesses.empty();
-  if (!watch_ || watch_create || rule_ == "-") {
+  const bool watch_create = watch_relay_ && !parsed.request->accesses.empty();
+  if (!watch_relay_ || watch_create || rule_ == "-") {
     rule_ = decision.rule;
     key_ = parsed.request->accesses.empty() ? "" : parsed.request->accesses.front().key;
   }
@@ -264,7 +164,7 @@ void GrpcCall::HandleMessage(GrpcMessage message) {
   }
   if (watch_create) {
     LogWatchCreate(decision);
-    creates_.emplace_back(std::nullopt);
+    watch_relay_->CreateForwarded();
   }
   if (shape_ == acl::GrpcCallShape::kBidiStream) return Forward(message.bytes);
   held_ = std::move(message.bytes);
@@ -291,7 +191,7 @@ void GrpcCall::OnRequestEnd() {
 
 void GrpcCall::Forward(const std::string& message) {
   if (!upstream_) {
-    upstream_ = session_.worker().h2_pool().Open(UpstreamHeaders(), this);
+    upstream_ = session_.worker().h2_pool().Open(head_.UpstreamHeaders(), this);
     if (!upstream_) return Finish(kGrpcUnavailable, "etcd is unavailable: cannot connect");
     if (shape_ == acl::GrpcCallShape::kUnary) {
       const size_t seconds = runtime_->config->timeouts.upstream_response;
@@ -304,19 +204,6 @@ void GrpcCall::Forward(const std::string& message) {
   }
   upstream_body_ += FrameGrpcMessage(message);
   upstream_.connection->ResumeSending(upstream_.stream_id);
-}
-
-HeaderList GrpcCall::UpstreamHeaders() const {
-  HeaderList headers = {
-      {":method", "POST"},
-      {":scheme", "http"},
-      {":authority", authority_.empty() ? std::string("localhost") : authority_},
-      {":path", path_},
-      {"content-type", "application/grpc"},
-      {"te", "trailers"},
-  };
-  headers.insert(headers.end(), metadata_.begin(), metadata_.end());
-  return headers;
 }
 
 size_t GrpcCall::ReadRequestBody(uint8_t* buffer, size_t length, bool* eof) {
@@ -343,56 +230,18 @@ void GrpcCall::ConsumeClientBytes() {
 // ---- Watch creates ------------------------------------------------------------
 
 void GrpcCall::RefuseWatchCreate(const acl::Decision& decision) {
-  etcdserverpb::WatchResponse response;
-  // etcdctl 3.4 dereferences the header of a canceled response.
-  if (!have_header_ || !response.mutable_header()->ParseFromString(last_header_)) {
-    response.mutable_header()->Clear();
-  }
-  response.set_watch_id(-1);
-  response.set_created(true);
-  response.set_canceled(true);
-  const GrpcStatus refusal = GrpcRefusalFor(decision.verdict);
-  response.set_cancel_reason("rpc error: code = " + std::string(GrpcCodeName(refusal.code)) +
-                             " desc = " + refusal.message);
   LogWatchCreate(decision);
-  std::string framed = FrameGrpcMessage(response.SerializeAsString());
-  // clientv3 pairs each "created" answer with its oldest pending create.
-  if (creates_.empty()) return SendToClient(framed);
-  creates_.emplace_back(std::move(framed));
+  const std::string answer = watch_relay_->CreateRefused(GrpcRefusalFor(decision.verdict));
+  if (!answer.empty()) SendToClient(answer);
 }
 
 void GrpcCall::RelayWatchResponses(const uint8_t* data, size_t length) {
-  std::vector<GrpcMessage> messages;
-  const auto status = response_reader_.Feed(
-      std::string_view(reinterpret_cast<const char*>(data), length), &messages);
-  for (GrpcMessage& message : messages) {
-    etcdserverpb::WatchResponse response;
-    const bool parsed = !message.compressed && response.ParseFromString(message.bytes);
-    std::string framed = FrameGrpcMessage(message.bytes);
-    if (message.compressed) framed[0] = 1;
-    SendToClient(framed);
-    if (!parsed) continue;
-    if (response.has_header()) {
-      last_header_ = response.header().SerializeAsString();
-      have_header_ = true;
-    }
-    if (response.created() && !response.canceled() &&
-        watch_ids_.insert(response.watch_id()).second) {
-      session_.worker().metrics().WatchOpened();
-    }
-    if (response.canceled() && watch_ids_.erase(response.watch_id()) > 0) {
-      session_.worker().metrics().WatchClosed();
-    }
-    if (!response.created()) continue;
-    if (!creates_.empty() && !creates_.front()) creates_.pop_front();
-    while (!creates_.empty() && creates_.front()) {
-      SendToClient(*creates_.front());
-      creates_.pop_front();
-    }
-  }
-  if (status == GrpcMessageReader::Status::kTooLarge) {
-    Finish(kGrpcResourceExhausted, "a watch response from etcd is too large");
-  }
+  const WatchRelay::Output out =
+      watch_relay_->FromEtcd(std::string_view(reinterpret_cast<const char*>(data), length));
+  for (int i = 0; i < out.watches_opened; ++i) session_.worker().metrics().WatchOpened();
+  for (int i = 0; i < out.watches_closed; ++i) session_.worker().metrics().WatchClosed();
+  if (!out.bytes.empty()) SendToClient(out.bytes);
+  if (out.too_large) Finish(kGrpcResourceExhausted, "a watch response from etcd is too large");
 }
 
 // ---- The response ---------------------------------------------------------------
@@ -436,7 +285,7 @@ void GrpcCall::OnUpstreamHeaders(const HeaderList& headers, bool trailers, bool 
 void GrpcCall::OnUpstreamData(const uint8_t* data, size_t length) {
   upstream_owed_ += length;
   if (!finished_) {
-    if (watch_) {
+    if (watch_relay_) {
       RelayWatchResponses(data, length);
     } else {
       StartResponse();

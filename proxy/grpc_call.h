@@ -42,16 +42,16 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 
 #include "acl/acl.h"
 #include "acl/grpc_request.h"
 #include "proxy/grpc_message_reader.h"
+#include "proxy/grpc_request_head.h"
+#include "proxy/grpc_watch_relay.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream_h2.h"
 
@@ -92,10 +92,8 @@ class GrpcCall : private UpstreamStreamOwner {
   size_t ReadRequestBody(uint8_t* buffer, size_t length, bool* eof) override;
 
   // Request side.
-  std::optional<std::string> CheckHead();  // why the head is refused, or nullopt
   void HandleMessage(GrpcMessage message);
   void Forward(const std::string& message);
-  HeaderList UpstreamHeaders() const;
   void RefuseWatchCreate(const acl::Decision& decision);
   void ConsumeClientBytes();
   void ReportPartialBytes(size_t now);
@@ -121,13 +119,10 @@ class GrpcCall : private UpstreamStreamOwner {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
   // Request head.
-  HeaderList metadata_;  // non-pseudo headers, as sent
-  std::string http_method_, path_, scheme_, authority_, content_type_, grpc_encoding_,
-      grpc_timeout_;
-  size_t header_bytes_ = 0;
+  GrpcRequestHead head_;
+  std::string path_;  // the method, once the head is complete
   bool head_ok_ = false;
   acl::GrpcCallShape shape_ = acl::GrpcCallShape::kUnary;
-  bool watch_ = false;
   acl::Identity identity_;
 
   // Request body.
@@ -151,14 +146,8 @@ class GrpcCall : private UpstreamStreamOwner {
   bool out_eof_ = false;
   HeaderList trailers_;
 
-  // Watch streams.
-  GrpcMessageReader response_reader_;
-  // Creates awaiting their answer, oldest first: nullopt for one forwarded
-  // to etcd, else the framed refusal to send once those before it are answered.
-  std::deque<std::optional<std::string>> creates_;
-  std::string last_header_;  // etcd's latest ResponseHeader on this stream, serialized
-  bool have_header_ = false;
-  std::set<int64_t> watch_ids_;  // created by etcd, not yet canceled: on the gauge
+  // Watch streams only.
+  std::optional<WatchRelay> watch_relay_;
 
   // Access log.
   int grpc_status_ = -1;

@@ -35,7 +35,8 @@ GrpcMessageReader::Status GrpcMessageReader::Feed(std::string_view data,
     data.remove_prefix(take);
     if (pending_.size() - kGrpcPrefixBytes < length) break;
     GrpcMessage message;
-    message.compressed = pending_[0] != 0;
+    message.flag = static_cast<uint8_t>(pending_[0]);
+    message.compressed = message.flag != 0;
     message.bytes = pending_.substr(kGrpcPrefixBytes);
     out->push_back(std::move(message));
     pending_.clear();

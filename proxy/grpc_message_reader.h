@@ -19,8 +19,9 @@
 namespace tlsproxy::proxy {
 
 struct GrpcMessage {
-  bool compressed = false;
-  std::string bytes;  // the message, without its prefix
+  uint8_t flag = 0;         // the prefix's flag byte as sent
+  bool compressed = false;  // flag is not 0 (gRPC defines only 0 and 1)
+  std::string bytes;        // the message, without its prefix
 };
 
 class GrpcMessageReader {

@@ -22,6 +22,8 @@
 #include "acl/acl.h"
 #include "acl/grpc_request.h"
 #include "proxy/grpc_message_reader.h"
+#include "proxy/grpc_request_head.h"
+#include "proxy/grpc_watch_relay.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace tlsproxy::fuzz {
@@ -121,5 +123,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::Decide(method, message);
   }
   FUZZ_CHECK(bytes.substr(0, reframed.size()) == reframed, "messages differ from the bytes sent");
+
+  // The same bytes as etcd's side of a Watch stream: relayed unchanged.
+  proxy::WatchRelay relay(fuzz::kLimit);
+  const proxy::WatchRelay::Output relayed = relay.FromEtcd(bytes);
+  FUZZ_CHECK(relayed.too_large == whole.failed, "relay and reader disagree");
+  FUZZ_CHECK(relayed.bytes == reframed, "the relay changed etcd's messages");
+
+  // Header values: a grpc-timeout and a :path made of the same bytes.
+  const std::string_view head_value = bytes.substr(0, 12);
+  timeval timeout{};
+  if (proxy::ParseGrpcTimeout(head_value, &timeout)) {
+    FUZZ_CHECK(timeout.tv_usec >= 0 && timeout.tv_usec < 1000000, "grpc-timeout micros");
+  }
+  if (proxy::IsCanonicalGrpcPath(head_value)) {
+    FUZZ_CHECK(head_value[0] == '/' && head_value.find('%') == std::string_view::npos,
+               "a non-canonical path passed");
+  }
   return 0;
 }
