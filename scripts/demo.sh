@@ -133,6 +133,8 @@ fi
 
 url="https://localhost:$proxy_port"
 ctl="ETCDCTL_API=2 etcdctl --no-sync --endpoints https://127.0.0.1:$proxy_port --ca-file $certs/ca.pem"
+ctl3="ETCDCTL_API=3 etcdctl --endpoints https://localhost:$proxy_port --cacert $certs/ca.pem"
+as_conftool="--cert $certs/client-conftool.pem --key $certs/client-conftool.key"
 cat <<TEXT
 
 etcd-tlsproxy is listening on $url, in front of etcd on http://127.0.0.1:$etcd_port
@@ -164,6 +166,13 @@ Try (in another terminal; the proxy's access log appears here):
   $ctl get /demo
   $ctl --username root:$root_password member list
   $ctl --username root:$root_password cluster-health
+
+  # etcdctl v3: gRPC over HTTP/2 on the same port, identity from the client certificate
+  $ctl3 $as_conftool put /conftool/v3 hello
+  $ctl3 $as_conftool put /elsewhere x          # Error: etcdserver: permission denied
+  $ctl3 put /conftool/v3 x                      # Error: etcdserver: user name is empty
+  $ctl3 get --prefix /conftool/
+  $ctl3 $as_conftool watch --prefix /conftool/  # then write under /conftool from another terminal
 
   # the proxy's metrics
   curl http://127.0.0.1:$admin_port/metrics
