@@ -299,6 +299,10 @@ class Validator {
     Assign(ReadSize(entry, min, 86400), out);
   }
   void OnV3(const Entry& entry);
+  void OnTokenTtl(const Entry& entry) { ReadSeconds(entry, 1, &config_.token_ttl_seconds); }
+  void OnTokenKeyFile(const Entry& entry) {
+    ReadOptionalFile(entry, &config_.token_key_file, &config_.token_key_line);
+  }
   void OnDrainTimeout(const Entry& entry) {
     Assign(ReadSize(entry, 0, 3600), &config_.drain_timeout_seconds);
   }
@@ -851,6 +855,8 @@ LoadResult Validator::Run(const std::string& yaml_text) {
                                 {"max_connections", &Validator::OnMaxConnections},
                                 {"auth_throttle", &Validator::OnAuthThrottle},
                                 {"drain_timeout", &Validator::OnDrainTimeout},
+                                {"token_ttl", &Validator::OnTokenTtl},
+                                {"token_key_file", &Validator::OnTokenKeyFile},
                                 {"log", &Validator::OnLog}},
                                {"tls", "acls"}};
   Dispatch(root, kTable);

@@ -125,6 +125,13 @@ struct Config {
   // Event loops, each with its own listening sockets (SO_REUSEPORT);
   // 0 means "auto": one per CPU core.
   std::size_t workers = 0;
+  // Login tokens for v3 clients (Auth/Authenticate): how long one is valid,
+  // and the file holding the key that signs them (at least 32 bytes),
+  // shared by the proxies of a cluster so a token works on each; empty: a
+  // random key per process (a client failing over logs in again).
+  std::size_t token_ttl_seconds = 300;
+  std::string token_key_file;
+  int token_key_line = 0;
   // On SIGTERM/SIGINT, how long requests in flight may take to finish.
   std::size_t drain_timeout_seconds = 10;
 };

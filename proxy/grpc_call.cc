@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 
+#include "proxy/grpc_login.h"
 #include "proxy/grpc_status.h"
 #include "proxy/http2_session.h"
 #include "proxy/log_escape.h"
@@ -24,6 +26,7 @@ constexpr size_t kOutputHighWater = 1 << 20;
 constexpr size_t kMaxWatchResponseBytes = 64 << 20;
 
 constexpr std::string_view kWatchMethod = "/etcdserverpb.Watch/Watch";
+constexpr std::string_view kAuthenticateMethod = "/etcdserverpb.Auth/Authenticate";
 
 // etcd's headers as the client should see them: everything but
 // connection-specific ones.
@@ -101,6 +104,18 @@ void GrpcCall::OnRequestHeaders() {
     deadline_ = evtimer_new(session_.worker().base(), &GrpcCall::OnDeadline, this);
     if (deadline_ != nullptr) evtimer_add(deadline_, &*timeout);
   }
+  // Login tokens give a password identity; Authenticate itself ignores
+  // them (clientv3 may still send its expired one when it logs in again).
+  if (path_ != kAuthenticateMethod) {
+    if (const std::optional<std::string> user =
+            TokenUser(*runtime_, head_.tokens(), std::time(nullptr))) {
+      if (user->empty()) {
+        session_.worker().metrics().CountAuthFailure("invalid_token");
+        return Finish(kGrpcUnauthenticated, "etcdserver: invalid auth token");
+      }
+      identity_.basic_user = *user;
+    }
+  }
   head_ok_ = true;
   shape_ = acl::ShapeOf(path_);
   if (path_ == kWatchMethod) {
@@ -144,6 +159,10 @@ void GrpcCall::HandleMessage(GrpcMessage message) {
   if (shape_ != acl::GrpcCallShape::kBidiStream && messages_ > 1) {
     return Finish(kGrpcInternal, "grpc: this method takes exactly one request message");
   }
+  if (path_ == kAuthenticateMethod) {  // answered here, not decided: see AnswerLogin()
+    held_ = std::move(message.bytes);
+    return;
+  }
   const acl::V3ParseResult parsed = watch_relay_ ? acl::ParseGrpcWatchRequest(message.bytes)
                                                  : acl::ParseGrpcRequest(path_, message.bytes);
   if (!parsed.request) {
@@ -178,6 +197,7 @@ void GrpcCall::OnRequestEnd() {
   }
   if (shape_ != acl::GrpcCallShape::kBidiStream) {
     if (!held_) return Finish(kGrpcInternal, "grpc: this method takes exactly one request message");
+    if (path_ == kAuthenticateMethod) return AnswerLogin(*held_);
     Forward(*held_);
     held_.reset();
     if (finished_) return;
@@ -186,6 +206,27 @@ void GrpcCall::OnRequestEnd() {
   if (upstream_) return upstream_.connection->ResumeSending(upstream_.stream_id);
   // A stream that forwarded nothing (every Watch create refused) ends as
   // etcd would end it when the client closes its side.
+  Finish(kGrpcOk, "");
+}
+
+void GrpcCall::AnswerLogin(const std::string& message) {
+  rule_ = "login";
+  const LoginResult login = Login(*runtime_, message, session_.peer_ip(), std::time(nullptr));
+  if (!login.response) {
+    if (login.failed_password) {
+      session_.worker().metrics().CountAuthFailure("wrong_password");
+      if (runtime_->auth_throttle->RecordFailure(session_.peer_ip(),
+                                                 std::chrono::steady_clock::now())) {
+        spdlog::warn("{}: too many failed logins; refusing logins from this address for {} s",
+                     session_.peer(), runtime_->config->auth_throttle.backoff);
+      }
+    } else if (login.refusal.code == kGrpcResourceExhausted) {
+      session_.worker().metrics().CountAuthFailure("throttled");
+    }
+    return Finish(login.refusal.code, login.refusal.message);
+  }
+  identity_.basic_user = login.user;
+  SendToClient(FrameGrpcMessage(*login.response));
   Finish(kGrpcOk, "");
 }
 

@@ -94,6 +94,7 @@ class GrpcCall : private UpstreamStreamOwner {
   // Request side.
   void HandleMessage(GrpcMessage message);
   void Forward(const std::string& message);
+  void AnswerLogin(const std::string& message);
   void RefuseWatchCreate(const acl::Decision& decision);
   void ConsumeClientBytes();
   void ReportPartialBytes(size_t now);

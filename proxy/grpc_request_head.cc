@@ -49,6 +49,9 @@ bool GrpcRequestHead::Add(std::string_view name, std::string_view value, bool tr
     content_type_ = value;
   } else if (name == "grpc-encoding") {
     encoding_ = value;
+  } else if (name == "token" || name == "authorization") {
+    if (name == "authorization" && value.rfind("Bearer ", 0) == 0) value.remove_prefix(7);
+    tokens_.emplace_back(value);
   } else if (!name.empty() && name[0] != ':' && !IsDropped(name)) {
     if (name == "grpc-timeout") timeout_ = value;
     metadata_.emplace_back(name, value);

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proxy/grpc_status.h"
 #include "proxy/upstream_h2.h"
@@ -46,6 +47,9 @@ class GrpcRequestHead {
   std::optional<GrpcStatus> Check() const;
 
   const std::string& path() const { return path_; }
+  // The login tokens the call carries (`token` metadata, or `authorization`
+  // with or without "Bearer "), in order; never forwarded.
+  const std::vector<std::string>& tokens() const { return tokens_; }
   // The call's deadline from grpc-timeout (after Check() passed).
   std::optional<timeval> Timeout() const;
   HeaderList UpstreamHeaders() const;
@@ -54,6 +58,7 @@ class GrpcRequestHead {
   size_t max_header_bytes_;
   size_t bytes_ = 0;
   HeaderList metadata_;  // forwarded non-pseudo fields, as sent
+  std::vector<std::string> tokens_;
   std::string method_, path_, authority_, content_type_, encoding_, timeout_;
 };
 

@@ -19,6 +19,7 @@ inline constexpr int kGrpcResourceExhausted = 8;
 inline constexpr int kGrpcUnimplemented = 12;
 inline constexpr int kGrpcInternal = 13;
 inline constexpr int kGrpcUnavailable = 14;
+inline constexpr int kGrpcUnauthenticated = 16;
 
 struct GrpcStatus {
   int code = kGrpcOk;

@@ -1,9 +1,12 @@
 #include "proxy/http2_session.h"
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include "proxy/grpc_call.h"
 #include "proxy/worker.h"
@@ -52,7 +55,19 @@ void Http2Session::Start(Worker& worker, bufferevent* bev, std::string peer,
 
 Http2Session::Http2Session(Worker& worker, bufferevent* bev, std::string peer,
                            std::optional<std::string> cert_user)
-    : worker_(worker), bev_(bev), peer_(std::move(peer)), cert_user_(std::move(cert_user)) {}
+    : worker_(worker), bev_(bev), peer_(std::move(peer)), cert_user_(std::move(cert_user)) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  char ip[INET6_ADDRSTRLEN] = "";
+  if (getpeername(bufferevent_getfd(bev_), reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    const void* bytes =
+        address.ss_family == AF_INET6
+            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr)
+            : &reinterpret_cast<const sockaddr_in*>(&address)->sin_addr;
+    inet_ntop(address.ss_family, bytes, ip, sizeof ip);
+  }
+  peer_ip_ = ip;
+}
 
 Http2Session::~Http2Session() {
   closed_ = true;

@@ -78,6 +78,7 @@ class Http2Session : public Connection {
 
   Worker& worker() { return worker_; }
   const std::string& peer() const { return peer_; }
+  const std::string& peer_ip() const { return peer_ip_; }  // for the auth throttle
   const std::optional<std::string>& cert_user() const { return cert_user_; }
   bool draining() const { return draining_; }
 
@@ -117,6 +118,7 @@ class Http2Session : public Connection {
   Worker& worker_;
   bufferevent* bev_;
   std::string peer_;
+  std::string peer_ip_;
   std::optional<std::string> cert_user_;
   nghttp2_session* session_ = nullptr;
   event* send_event_ = nullptr;

@@ -5,7 +5,8 @@
 //
 // Immutable once built, except the state that must outlive a reload, which
 // Build() carries over from the previous Runtime: the auth throttle's
-// counts and back-offs (its limits follow the new config), and the TLS
+// counts and back-offs (its limits follow the new config), the random
+// token key used when no token_key_file is set, and the TLS
 // session-ticket keys and session cache (see TlsContext::Create). The
 // access log is reopened by every Build(), so logrotate's SIGHUP moves
 // writing to the new file.
@@ -18,6 +19,7 @@
 #include "acl/account_store.h"
 #include "acl/acl.h"
 #include "acl/auth_throttle.h"
+#include "acl/auth_token.h"
 #include "config/config.h"
 #include "proxy/access_log.h"
 #include "proxy/tls_context.h"
@@ -31,6 +33,10 @@ struct Runtime {
   std::shared_ptr<const TlsContext> tls;
   std::shared_ptr<AccessLog> access_log;             // one writer per worker
   std::shared_ptr<acl::AuthThrottle> auth_throttle;  // thread-safe; shared with the previous set
+  std::shared_ptr<const acl::AuthTokens> tokens;     // v3 login tokens
+  // The process's random token key (used when token_key_file is not set),
+  // carried over by every reload so tokens outlive a logrotate.
+  std::string random_token_key;
 
   struct Result {
     std::shared_ptr<const Runtime> runtime;  // set when errors is empty

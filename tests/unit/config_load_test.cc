@@ -190,7 +190,9 @@ TEST_F(ConfigTest, DefaultsWhenOnlyRequiredKeys) {
   ASSERT_TRUE(config.admin_listen.has_value());
   EXPECT_EQ(config.admin_listen->text, "127.0.0.1:9142");
   EXPECT_EQ(config.drain_timeout_seconds, 10u);
-  EXPECT_EQ(config.workers, 0u);  // auto
+  EXPECT_EQ(config.token_ttl_seconds, 300u);  // as etcd's simple tokens
+  EXPECT_EQ(config.token_key_file, "");       // a random key per process
+  EXPECT_EQ(config.workers, 0u);              // auto
 }
 
 TEST_F(ConfigTest, TimeoutsLimitsAndThrottle) {
@@ -554,6 +556,9 @@ std::vector<BadCase> BadCases() {
       {"WorkersZero", MinimalPlus("workers: 0\n"), "workers", 6, "auto or an integer"},
       {"WorkersWord", MinimalPlus("workers: many\n"), "workers", 6, "auto or an integer"},
       {"DrainTimeoutBad", MinimalPlus("drain_timeout: -1\n"), "drain_timeout", 6, "between 0"},
+      {"TokenTtlZero", MinimalPlus("token_ttl: 0\n"), "token_ttl", 6, "between 1"},
+      {"TokenKeyFileMissing", MinimalPlus("token_key_file: /nonexistent/token.key\n"),
+       "token_key_file", 6, "cannot read"},
   };
 }
 
