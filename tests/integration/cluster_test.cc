@@ -11,28 +11,26 @@
 // - a python-etcd style client given all three proxies keeps reading and
 //   writing while one member, and then also its proxy, is down.
 //
-// Each member advertises its own plaintext client URL (in production that is
-// the proxy's https URL on the same host); etcdctl runs with --no-sync so it
-// stays on the proxy it was given.
+// The cluster itself is tests/integration/cluster.h. Each member advertises
+// its own plaintext client URL (in production that is the proxy's https URL
+// on the same host); etcdctl runs with --no-sync so it stays on the proxy it
+// was given.
 #include <signal.h>
 
 #include <algorithm>
-#include <array>
 #include <memory>
 #include <regex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "tests/integration/cluster.h"
 #include "tests/integration/harness.h"
 
 namespace tlsproxy::integration {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-constexpr int kMembers = 3;
+constexpr int kMembers = kClusterMembers;
 
 std::string RootAuth() { return std::string("root:") + kRootPassword; }
 std::string ConftoolAuth() { return std::string("conftool:") + kConftoolPassword; }
@@ -49,18 +47,6 @@ CommandResult Etcdctl(uint16_t port, const std::string& user_and_password,
   return RunCommand(argv, {"ETCDCTL_API=2"}, 30s);
 }
 
-// The member IDs in a GET /v2/members body, sorted.
-std::vector<std::string> MemberIds(const std::string& body) {
-  static const std::regex kId("\"id\":\"([0-9a-f]+)\"");
-  std::vector<std::string> ids;
-  for (auto it = std::sregex_iterator(body.begin(), body.end(), kId); it != std::sregex_iterator();
-       ++it) {
-    ids.push_back((*it)[1].str());
-  }
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
-
 // The ID of the member whose peer URL is `peer_url`, from a GET /v2/members
 // body; empty when there is none.
 std::string MemberIdWithPeerUrl(const std::string& body, const std::string& peer_url) {
@@ -69,144 +55,6 @@ std::string MemberIdWithPeerUrl(const std::string& body, const std::string& peer
   std::smatch match;
   return std::regex_search(body, match, member) ? match[1].str() : "";
 }
-
-// A string field of a flat JSON object, e.g. JsonField(stats, "id").
-std::string JsonField(const std::string& body, const std::string& field) {
-  const std::regex pattern("\"" + field + "\":\"([^\"]*)\"");
-  std::smatch match;
-  return std::regex_search(body, match, pattern) ? match[1].str() : "";
-}
-
-// Three members and a proxy in front of each. Everything stops when it goes.
-class Cluster {
- public:
-  // Starts the members together (each becomes healthy only once a quorum
-  // runs), waits at most 30 s for all three, then starts the proxies. When
-  // a port was taken between FreePort() and etcd's bind, starts over on new
-  // ports (at most three times).
-  static ::testing::AssertionResult Start(std::unique_ptr<Cluster>& out) {
-    for (int attempt = 0;; ++attempt) {
-      auto cluster = std::make_unique<Cluster>();
-      ::testing::AssertionResult started = cluster->StartOnce();
-      if (started) {
-        out = std::move(cluster);
-        return started;
-      }
-      bool port_taken = false;
-      for (const auto& member : cluster->members_) {
-        port_taken |= member->Logs().find("address already in use") != std::string::npos;
-      }
-      if (!port_taken || attempt == 2) return started;
-    }
-  }
-
-  EtcdServer& member(int i) { return *members_.at(static_cast<std::size_t>(i)); }
-  ProxyProcess& proxy(int i) { return *proxies_.at(static_cast<std::size_t>(i)); }
-  std::vector<uint16_t> proxy_ports() const {
-    std::vector<uint16_t> ports;
-    for (const auto& proxy : proxies_) ports.push_back(proxy->port());
-    return ports;
-  }
-
-  // GET /v2/stats/self straight from member i.
-  HttpResponse SelfStats(int i) { return member(i).Request("GET", "/v2/stats/self"); }
-  // The index of the member that says it leads (asked straight over
-  // plaintext), waiting at most 10 s for one; -1 if none did.
-  int Leader() {
-    const auto deadline = Clock::now() + 10s;
-    while (Clock::now() < deadline) {
-      for (int i = 0; i < kMembers; ++i) {
-        if (member(i).running() && JsonField(SelfStats(i).body, "state") == "StateLeader") {
-          return i;
-        }
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    return -1;
-  }
-
-  // GET /v2/members straight from member i (plaintext, no proxy).
-  std::string MembersFrom(int i) { return member(i).Request("GET", "/v2/members").body; }
-
-  // Waits at most 10 s until every running member lists exactly `ids`.
-  ::testing::AssertionResult AllListMembers(const std::vector<std::string>& ids) {
-    const auto deadline = Clock::now() + 10s;
-    std::string last;
-    while (Clock::now() < deadline) {
-      bool all = true;
-      for (int i = 0; i < kMembers && all; ++i) {
-        if (!member(i).running()) continue;
-        last = MembersFrom(i);
-        all = MemberIds(last) == ids;
-      }
-      if (all) return ::testing::AssertionSuccess();
-      std::this_thread::sleep_for(100ms);
-    }
-    return ::testing::AssertionFailure() << "members not as expected within 10 s; last: " << last;
-  }
-
-  // Returns once the members have been up for `settled` since the cluster
-  // became healthy (etcd's strict reconfiguration check wants every member
-  // connected for 5 s before a member add).
-  void WaitConnectedFor(std::chrono::milliseconds settled) const {
-    std::this_thread::sleep_until(healthy_at_ + settled);
-  }
-
-  // Every proxy that should run still does.
-  ::testing::AssertionResult ProxiesAlive() {
-    for (auto& proxy : proxies_) {
-      if (!proxy->running()) continue;
-      if (::testing::AssertionResult alive = proxy->Alive(); !alive) return alive;
-    }
-    return ::testing::AssertionSuccess();
-  }
-
- private:
-  ::testing::AssertionResult StartOnce() {
-    std::string initial_cluster;
-    for (int i = 0; i < kMembers; ++i) {
-      members_[static_cast<std::size_t>(i)] = std::make_unique<EtcdServer>();
-      if (i > 0) initial_cluster += ",";
-      initial_cluster += "member-" + std::to_string(i) + "=" + member(i).peer_url();
-    }
-    const std::string token = UniqueName("tlsproxy-cluster");
-    for (int i = 0; i < kMembers; ++i) {
-      member(i).SetMembership({"member-" + std::to_string(i), initial_cluster, "new", token});
-      if (::testing::AssertionResult launched = member(i).Launch(); !launched) return launched;
-    }
-    const auto deadline = Clock::now() + 30s;
-    std::array<bool, kMembers> healthy{};
-    while (std::count(healthy.begin(), healthy.end(), true) < kMembers) {
-      if (Clock::now() >= deadline) {
-        ::testing::AssertionResult failed = ::testing::AssertionFailure();
-        failed << "the cluster was not healthy within 30 s";
-        for (int i = 0; i < kMembers; ++i) {
-          failed << "\n--- member-" << i << ":\n" << member(i).Logs();
-        }
-        return failed;
-      }
-      for (int i = 0; i < kMembers; ++i) {
-        if (healthy[static_cast<std::size_t>(i)]) continue;
-        ::testing::AssertionResult up = member(i).WaitHealthy(100ms);
-        if (up) healthy[static_cast<std::size_t>(i)] = true;
-        if (!up && !member(i).running()) return up;  // it exited
-      }
-    }
-    healthy_at_ = Clock::now();
-    for (int i = 0; i < kMembers; ++i) {
-      proxies_[static_cast<std::size_t>(i)] = std::make_unique<ProxyProcess>();
-      ProxyOptions options;
-      options.upstream_port = member(i).client_port();
-      if (::testing::AssertionResult started = proxy(i).Start(options); !started) return started;
-    }
-    return ::testing::AssertionSuccess();
-  }
-
-  // Members first, so that the proxies (declared later) stop first.
-  std::array<std::unique_ptr<EtcdServer>, kMembers> members_;
-  std::array<std::unique_ptr<ProxyProcess>, kMembers> proxies_;
-  Clock::time_point healthy_at_;
-};
 
 // One cluster shared by the tests that leave it as they found it.
 class ClusterTest : public ::testing::Test {
