@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """Runs a list of python-etcd3 calls against one endpoint, one client.
 
-Usage: etcd3_steps.py HOST PORT CA CERT KEY STEPS_JSON
-CERT and KEY may be "" (no client certificate). STEPS_JSON is a JSON list;
+Usage: etcd3_steps.py HOST PORT CA CERT KEY STEPS_JSON [USER PASSWORD]
+CERT and KEY may be "" (no client certificate). With USER and PASSWORD the
+client logs in (etcd3.client(user=, password=)); a refused login prints
+{"code": ..., "details": ..., "ok": false, "step": "login"} and exits 0.
+STEPS_JSON is a JSON list;
 each step is a list:
   ["put", key, value]
   ["get", key]
@@ -56,9 +59,15 @@ def run(client, step):
 
 def main():
     host, port, ca, cert, key, steps = sys.argv[1:7]
-    client = etcd3.client(host=host, port=int(port), ca_cert=ca,
-                          cert_cert=cert or None, cert_key=key or None,
-                          timeout=10)
+    user, password = (sys.argv[7], sys.argv[8]) if len(sys.argv) > 8 else (None, None)
+    try:
+        client = etcd3.client(host=host, port=int(port), ca_cert=ca,
+                              cert_cert=cert or None, cert_key=key or None,
+                              timeout=10, user=user, password=password)
+    except grpc.RpcError as error:
+        print(json.dumps({'step': 'login', 'ok': False, 'code': error.code().name,
+                          'details': error.details()}, sort_keys=True), flush=True)
+        return
     for step in json.loads(steps):
         try:
             result = {'step': step[0], 'ok': True}
