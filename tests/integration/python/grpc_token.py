@@ -7,6 +7,7 @@ CERT and KEY may be "" (no client certificate). Steps:
   ["login", user, password]      Auth/Authenticate; keeps the token
   ["put", key, value, TOKENS]    KV/Put with each of TOKENS as `token` metadata
   ["range", key, TOKENS]         KV/Range, the same way
+  ["connect", port]              later steps go to localhost:PORT (another proxy)
   ["sleep", seconds]             waits (lets a token expire)
   ["wait_file", path]            waits (at most 20 s) until `path` exists
 TOKENS is a list; "$login" stands for the last token the login step got.
@@ -28,15 +29,20 @@ def main():
     port, ca, cert, key, steps = sys.argv[1:6]
     read = lambda path: open(path, 'rb').read() if path else None
     credentials = grpc.ssl_channel_credentials(read(ca), read(key), read(cert))
-    channel = grpc.secure_channel('localhost:' + port, credentials)
-    auth = etcdrpc.AuthStub(channel)
-    kv = etcdrpc.KVStub(channel)
     token = ''
+
+    def connect(to):
+        channel = grpc.secure_channel('localhost:' + str(to), credentials)
+        return etcdrpc.AuthStub(channel), etcdrpc.KVStub(channel)
+
+    auth, kv = connect(port)
     for step in json.loads(steps):
         name = step[0]
         result = {'step': name, 'ok': True}
         try:
-            if name == 'sleep':
+            if name == 'connect':
+                auth, kv = connect(step[1])
+            elif name == 'sleep':
                 time.sleep(step[1])
             elif name == 'wait_file':
                 for _ in range(200):
