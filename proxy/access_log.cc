@@ -82,7 +82,7 @@ AccessLog::~AccessLog() {
 
 void AccessLog::Write(size_t writer, const AccessRecord& r) {
   if (loggers_.empty()) return;
-  if (r.grpc_status < 0 && r.key.empty()) {
+  if (!r.grpc) {
     loggers_[writer]->info(
         "client={} identity=\"{}\" method={} path=\"{}\" status={} bytes={} ms={:.3f} "
         "rule=\"{}\"",
@@ -93,8 +93,9 @@ void AccessLog::Write(size_t writer, const AccessRecord& r) {
   loggers_[writer]->info(
       "client={} identity=\"{}\" method={} path=\"{}\" status={} grpc_status={} key=\"{}\" "
       "bytes={} ms={:.3f} rule=\"{}\"",
-      r.client, LogText(r.identity), r.method, LogText(r.path), r.status, r.grpc_status,
-      LogText(r.key), r.bytes, r.milliseconds, LogText(r.rule));
+      r.client, LogText(r.identity), r.method, LogText(r.path), r.status,
+      r.grpc_status < 0 ? std::string("-") : std::to_string(r.grpc_status), LogText(r.key), r.bytes,
+      r.milliseconds, LogText(r.rule));
 }
 
 }  // namespace tlsproxy::proxy

@@ -48,7 +48,9 @@ struct AccessRecord {
   double milliseconds = 0;
   std::string_view rule;  // deciding ACL rule, or "-"
   // gRPC calls only (method GRPC, or WATCH for one Watch create): the call's
-  // grpc-status (-1: none, the stream was reset) and the first key decided on.
+  // grpc-status (-1: none, the stream was reset; logged as "-") and the
+  // first key decided on.
+  bool grpc = false;
   int grpc_status = -1;
   std::string_view key;
 };

@@ -451,6 +451,7 @@ void GrpcCall::LogCall() {
   record.method = "GRPC";
   record.path = path_;
   record.status = 200;
+  record.grpc = true;
   record.grpc_status = grpc_status_;
   record.key = key_;
   record.bytes = bytes_sent_;
@@ -467,6 +468,7 @@ void GrpcCall::LogWatchCreate(const acl::Decision& decision) {
   record.method = "WATCH";
   record.path = path_;
   record.status = 200;
+  record.grpc = true;
   record.grpc_status = decision.allowed() ? kGrpcOk : GrpcRefusalFor(decision.verdict).code;
   record.key = key_;
   record.rule = decision.rule;

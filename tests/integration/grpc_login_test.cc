@@ -176,6 +176,29 @@ TEST(GrpcLoginLifetimeTest, ExpiredTokenIsUnauthenticated) {
   EXPECT_TRUE(stack.proxy.Stop());
 }
 
+// clientv3 meets an expired token (status 16 "invalid auth token"), logs in
+// again by itself and repeats the call: etcdctl lock holds the lock past the
+// token's life, then unlocks with a fresh token.
+TEST(GrpcLoginLifetimeTest, Clientv3LogsInAgainWhenItsTokenExpires) {
+  Stack stack;
+  ProxyOptions options;
+  options.extra_yaml = "token_ttl: 1\n";
+  ASSERT_TRUE(stack.Start(options));
+  const std::string lock = "lock-" + UniqueName("renew");
+  const CommandResult run = Etcdctl(stack.port(), std::string("root:") + kRootPassword,
+                                    {"lock", lock, "/bin/sleep", "2.5"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(Has(run, "etcdserver: invalid auth token")) << run.output;  // clientv3's retry log
+  const std::string logs = stack.proxy.Logs();
+  EXPECT_NE(logs.find("path=\"/etcdserverpb.KV/DeleteRange\" status=200 grpc_status=16"),
+            std::string::npos)
+      << logs;
+  EXPECT_NE(logs.find("path=\"/etcdserverpb.KV/DeleteRange\" status=200 grpc_status=0"),
+            std::string::npos)
+      << logs;
+  EXPECT_TRUE(stack.proxy.Stop());
+}
+
 TEST(GrpcLoginLifetimeTest, ReloadRemovingTheUserEndsItsTokensAtOnce) {
   Stack stack;
   ASSERT_TRUE(stack.Start());
