@@ -444,34 +444,29 @@ void GrpcCall::LogCall() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   session_.worker().stats().ObserveRequestLatency(seconds);
   session_.worker().stats().CountGrpcCall(path_, grpc_status_);
-  AccessRecord record;
-  record.client = session_.peer();
-  const std::string identity = identity_.ToString();
-  record.identity = identity;
-  record.method = "GRPC";
-  record.path = path_;
-  record.status = 200;
-  record.grpc = true;
-  record.grpc_status = grpc_status_;
-  record.key = key_;
-  record.bytes = bytes_sent_;
-  record.milliseconds = seconds * 1000;
-  record.rule = rule_;
-  runtime_->access_log->Write(static_cast<size_t>(session_.worker().index()), record);
+  WriteAccessLine("GRPC", grpc_status_, rule_, bytes_sent_, seconds * 1000);
 }
 
 void GrpcCall::LogWatchCreate(const acl::Decision& decision) {
+  const int status = decision.allowed() ? kGrpcOk : GrpcRefusalFor(decision.verdict).code;
+  WriteAccessLine("WATCH", status, decision.rule, 0, 0);
+}
+
+void GrpcCall::WriteAccessLine(std::string_view method, int grpc_status, std::string_view rule,
+                               size_t bytes, double milliseconds) {
+  const std::string identity = identity_.ToString();
   AccessRecord record;
   record.client = session_.peer();
-  const std::string identity = identity_.ToString();
   record.identity = identity;
-  record.method = "WATCH";
+  record.method = method;
   record.path = path_;
   record.status = 200;
   record.grpc = true;
-  record.grpc_status = decision.allowed() ? kGrpcOk : GrpcRefusalFor(decision.verdict).code;
+  record.grpc_status = grpc_status;
   record.key = key_;
-  record.rule = decision.rule;
+  record.bytes = bytes;
+  record.milliseconds = milliseconds;
+  record.rule = rule;
   runtime_->access_log->Write(static_cast<size_t>(session_.worker().index()), record);
 }
 

@@ -110,6 +110,8 @@ class GrpcCall : private UpstreamStreamOwner {
   void CreditUpstream();
   void LogCall();
   void LogWatchCreate(const acl::Decision& decision);
+  void WriteAccessLine(std::string_view method, int grpc_status, std::string_view rule,
+                       size_t bytes, double milliseconds);
 
   static void OnDeadline(evutil_socket_t, short, void* self);
   static void OnResponseTimeout(evutil_socket_t, short, void* self);

@@ -29,17 +29,6 @@ constexpr size_t kMaxSettings = 32;
 
 Http2Session* Self(void* self) { return static_cast<Http2Session*>(self); }
 
-std::vector<nghttp2_nv> NameValues(const HeaderList& headers) {
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(headers.size());
-  for (const auto& [name, value] : headers) {
-    nva.push_back(nghttp2_nv{const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(name.data())),
-                             const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())),
-                             name.size(), value.size(), NGHTTP2_NV_FLAG_NONE});
-  }
-  return nva;
-}
-
 }  // namespace
 
 void Http2Session::Start(Worker& worker, bufferevent* bev, std::string peer,

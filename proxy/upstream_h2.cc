@@ -18,17 +18,6 @@ constexpr int32_t kConnectionWindow = 16 << 20;
 
 UpstreamH2Connection* Self(void* self) { return static_cast<UpstreamH2Connection*>(self); }
 
-std::vector<nghttp2_nv> NameValues(const HeaderList& headers) {
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(headers.size());
-  for (const auto& [name, value] : headers) {
-    nva.push_back(nghttp2_nv{const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(name.data())),
-                             const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())),
-                             name.size(), value.size(), NGHTTP2_NV_FLAG_NONE});
-  }
-  return nva;
-}
-
 }  // namespace
 
 UpstreamH2Connection::UpstreamH2Connection(event_base* base, const sockaddr_storage& address,

@@ -33,9 +33,9 @@
 #include <utility>
 #include <vector>
 
-namespace tlsproxy::proxy {
+#include "proxy/header_list.h"
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
+namespace tlsproxy::proxy {
 
 // The owner of one upstream stream (a gRPC call).
 class UpstreamStreamOwner {

@@ -126,4 +126,20 @@ void Cluster::WaitConnectedFor(std::chrono::milliseconds settled) const {
   return ::testing::AssertionSuccess();
 }
 
+std::unique_ptr<Cluster> SharedClusterTest::cluster_;
+std::string SharedClusterTest::setup_error_;
+
+void SharedClusterTest::SetUpTestSuite() {
+  setup_error_.clear();
+  if (::testing::AssertionResult started = Cluster::Start(cluster_); !started) {
+    setup_error_ = started.message();
+  }
+}
+
+void SharedClusterTest::TearDown() {
+  if (cluster_) {
+    EXPECT_TRUE(cluster_->ProxiesAlive());
+  }
+}
+
 }  // namespace tlsproxy::integration

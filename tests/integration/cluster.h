@@ -68,4 +68,21 @@ class Cluster {
   Clock::time_point healthy_at_;
 };
 
+// A test suite sharing one cluster between its tests, which leave it as
+// they found it (under ctest each test is its own process, so its own
+// cluster). After every test each proxy must still run.
+class SharedClusterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite() { cluster_.reset(); }
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
+  void TearDown() override;
+
+  static Cluster& cluster() { return *cluster_; }
+
+ private:
+  static std::unique_ptr<Cluster> cluster_;
+  static std::string setup_error_;
+};
+
 }  // namespace tlsproxy::integration

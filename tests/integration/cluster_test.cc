@@ -56,32 +56,7 @@ std::string MemberIdWithPeerUrl(const std::string& body, const std::string& peer
   return std::regex_search(body, match, member) ? match[1].str() : "";
 }
 
-// One cluster shared by the tests that leave it as they found it.
-class ClusterTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    setup_error_.clear();
-    if (::testing::AssertionResult started = Cluster::Start(cluster_); !started) {
-      setup_error_ = started.message();
-    }
-  }
-  static void TearDownTestSuite() { cluster_.reset(); }
-  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
-  void TearDown() override {
-    if (cluster_) {
-      EXPECT_TRUE(cluster_->ProxiesAlive());
-    }
-  }
-
-  static Cluster& cluster() { return *cluster_; }
-
- private:
-  static std::unique_ptr<Cluster> cluster_;
-  static std::string setup_error_;
-};
-
-std::unique_ptr<Cluster> ClusterTest::cluster_;
-std::string ClusterTest::setup_error_;
+class ClusterTest : public SharedClusterTest {};
 
 TEST_F(ClusterTest, ClusterHealthThroughEveryProxy) {
   const std::vector<std::string> ids = MemberIds(cluster().MembersFrom(0));

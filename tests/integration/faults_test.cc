@@ -80,33 +80,6 @@ class RawClient {
   bool ok_ = false;
 };
 
-// For the memory checks: under AddressSanitizer freed memory waits in a
-// quarantine (256 MiB by default) and would read as growth. The proxy
-// started while this is alive inherits ASAN_OPTIONS with the quarantine off;
-// without ASan the variable is harmless.
-class NoAsanQuarantine {
- public:
-  NoAsanQuarantine() {
-    const char* old = getenv("ASAN_OPTIONS");
-    had_ = old != nullptr;
-    if (had_) old_ = old;
-    const std::string value =
-        (had_ ? old_ + ":" : "") + "quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
-    setenv("ASAN_OPTIONS", value.c_str(), 1);
-  }
-  ~NoAsanQuarantine() {
-    if (had_) {
-      setenv("ASAN_OPTIONS", old_.c_str(), 1);
-    } else {
-      unsetenv("ASAN_OPTIONS");
-    }
-  }
-
- private:
-  bool had_ = false;
-  std::string old_;
-};
-
 // Waits (bounded) until the proxy holds at most `limit` descriptors.
 size_t SettleDescriptors(pid_t pid, size_t limit) {
   size_t now = OpenDescriptors(pid);

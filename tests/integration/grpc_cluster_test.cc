@@ -123,45 +123,10 @@ bool WaitForLog(const ProxyProcess& proxy, const std::string& text) {
   return false;
 }
 
-// grpc_watch.py (a grpcio client: one endpoint) as `who` through `port` on
-// `key`, until `events` events or the stream ends; at most `seconds`.
-CommandResult WatchThroughProxy(uint16_t port, const std::string& who, const std::string& key,
-                                int events, int seconds) {
-  const Certificates& certs = TestCertificates();
-  return RunCommand({"/usr/bin/python3", std::string(TLSPROXY_PYTHON_DIR) + "/grpc_watch.py",
-                     std::to_string(port), certs.ca, certs.ClientCert(who), certs.ClientKey(who),
-                     key, std::to_string(events), std::to_string(seconds)},
-                    {}, std::chrono::seconds(seconds + 5));
-}
-
-// One cluster shared by the tests that leave it as they found it (under
-// ctest each test is its own process, so its own cluster).
-class GrpcClusterTest : public ::testing::Test {
+class GrpcClusterTest : public SharedClusterTest {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_.clear();
-    if (::testing::AssertionResult started = Cluster::Start(cluster_); !started) {
-      setup_error_ = started.message();
-    }
-  }
-  static void TearDownTestSuite() { cluster_.reset(); }
-  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
-  void TearDown() override {
-    if (cluster_) {
-      EXPECT_TRUE(cluster_->ProxiesAlive());
-    }
-  }
-
-  static Cluster& cluster() { return *cluster_; }
-  static std::vector<uint16_t> all() { return cluster_->proxy_ports(); }
-
- private:
-  static std::unique_ptr<Cluster> cluster_;
-  static std::string setup_error_;
+  static std::vector<uint16_t> all() { return cluster().proxy_ports(); }
 };
-
-std::unique_ptr<Cluster> GrpcClusterTest::cluster_;
-std::string GrpcClusterTest::setup_error_;
 
 TEST_F(GrpcClusterTest, PutThroughTheClusterIsOnEveryMember) {
   const std::string key = "/conftool/" + UniqueName("grpc-cluster");

@@ -14,17 +14,6 @@
 namespace tlsproxy::integration {
 namespace {
 
-// grpc_watch.py as `who` (a certificate name) on `key`, until `events`
-// events or the stream ends; at most `seconds`.
-CommandResult WatchThroughProxy(uint16_t port, const std::string& who, const std::string& key,
-                                int events, int seconds) {
-  const Certificates& certs = TestCertificates();
-  return RunCommand({"/usr/bin/python3", std::string(TLSPROXY_PYTHON_DIR) + "/grpc_watch.py",
-                     std::to_string(port), certs.ca, certs.ClientCert(who), certs.ClientKey(who),
-                     key, std::to_string(events), std::to_string(seconds)},
-                    {}, std::chrono::seconds(seconds + 5));
-}
-
 // etcdctl v3 through the proxy with `who`'s certificate.
 CommandResult EtcdctlAs(uint16_t port, const std::string& who,
                         const std::vector<std::string>& command) {

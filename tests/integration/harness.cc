@@ -1200,4 +1200,29 @@ void SharedProxyTest::TearDown() {
   }
 }
 
+NoAsanQuarantine::NoAsanQuarantine() {
+  const char* old = getenv("ASAN_OPTIONS");
+  had_ = old != nullptr;
+  if (had_) old_ = old;
+  const std::string value =
+      (had_ ? old_ + ":" : "") + "quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+  setenv("ASAN_OPTIONS", value.c_str(), 1);
+}
+
+NoAsanQuarantine::~NoAsanQuarantine() {
+  if (had_) {
+    setenv("ASAN_OPTIONS", old_.c_str(), 1);
+  } else {
+    unsetenv("ASAN_OPTIONS");
+  }
+}
+
+CommandResult WatchThroughProxy(uint16_t port, const std::string& who, const std::string& key,
+                                int events, int seconds) {
+  const Certificates& certs = TestCertificates();
+  return RunCommand({"/usr/bin/python3", std::string(TLSPROXY_PYTHON_DIR) + "/grpc_watch.py",
+                     std::to_string(port), certs.ca, certs.ClientCert(who), certs.ClientKey(who),
+                     key, std::to_string(events), std::to_string(seconds)},
+                    {}, std::chrono::seconds(seconds + 5));
+}
 }  // namespace tlsproxy::integration

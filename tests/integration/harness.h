@@ -361,6 +361,29 @@ std::string TrimRight(const std::string& body);
 // `status` with a JSON body carrying a "message" (400, 413, 414, 431, 502, 504).
 ::testing::AssertionResult IsJsonError(const HttpResponse& response, long status);
 
+// A gRPC Watch through the proxy at `port` (tests/integration/python/
+// grpc_watch.py: grpcio) as certificate `who` on `key`, until `events`
+// events or the stream ends, at most `seconds`; its output lists what it
+// saw ("created ID canceled=0|1", "event KEY VALUE", "status CODE ...").
+CommandResult WatchThroughProxy(uint16_t port, const std::string& who, const std::string& key,
+                                int events, int seconds);
+
+// For memory checks: under AddressSanitizer freed memory waits in a
+// quarantine (256 MiB by default) and would read as growth. A process
+// started while this is alive inherits ASAN_OPTIONS with the quarantine off;
+// without ASan the variable is harmless.
+class NoAsanQuarantine {
+ public:
+  NoAsanQuarantine();
+  ~NoAsanQuarantine();
+  NoAsanQuarantine(const NoAsanQuarantine&) = delete;
+  NoAsanQuarantine& operator=(const NoAsanQuarantine&) = delete;
+
+ private:
+  bool had_ = false;
+  std::string old_;
+};
+
 // A name unique within this process and across concurrent test processes,
 // for keys: "<prefix>-<pid>-<counter>".
 std::string UniqueName(const std::string& prefix);
