@@ -1,10 +1,9 @@
-#include "proxy/client_connection.h"
+#include "proxy/http1_session.h"
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -13,7 +12,6 @@
 #include "acl/basic_auth.h"
 #include "acl/request_target.h"
 #include "proxy/etcd_cluster_id.h"
-#include "proxy/http2_session.h"
 #include "proxy/log_escape.h"
 #include "proxy/worker.h"
 
@@ -29,7 +27,7 @@ constexpr size_t kMaxKeptBuffer = 1 << 10;
 // Bytes a client may send ahead (pipelining) while a request is in flight.
 constexpr size_t kMaxReadAhead = 256 << 10;
 
-ClientConnection* Self(http_parser* parser) { return static_cast<ClientConnection*>(parser->data); }
+Http1Session* Self(http_parser* parser) { return static_cast<Http1Session*>(parser->data); }
 
 // A v2 refusal carries etcd's cluster ID as etcd's own responses do, once
 // etcd has reported one (python-etcd warns about every response without it).
@@ -40,127 +38,59 @@ LocalResponse WithEtcdClusterId(LocalResponse response) {
   return response;
 }
 
-std::string AddressText(const sockaddr* address, std::string* ip_out) {
-  char ip[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (address->sa_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(address);
-    inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-    port = ntohs(in->sin_port);
-    *ip_out = ip;
-    return *ip_out + ":" + std::to_string(port);
-  }
-  if (address->sa_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
-    inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-    port = ntohs(in6->sin6_port);
-    *ip_out = ip;
-    return "[" + *ip_out + "]:" + std::to_string(port);
-  }
-  *ip_out = ip;
-  return ip;
-}
-
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
 }  // namespace
 
-const http_parser_settings ClientConnection::kSettings = [] {
+const http_parser_settings Http1Session::kSettings = [] {
   http_parser_settings s{};
-  s.on_message_begin = &ClientConnection::OnMessageBegin;
-  s.on_url = &ClientConnection::OnUrl;
-  s.on_header_field = &ClientConnection::OnHeaderField;
-  s.on_header_value = &ClientConnection::OnHeaderValue;
-  s.on_headers_complete = &ClientConnection::OnHeadersComplete;
-  s.on_body = &ClientConnection::OnBody;
-  s.on_message_complete = &ClientConnection::OnMessageComplete;
+  s.on_message_begin = &Http1Session::OnMessageBegin;
+  s.on_url = &Http1Session::OnUrl;
+  s.on_header_field = &Http1Session::OnHeaderField;
+  s.on_header_value = &Http1Session::OnHeaderValue;
+  s.on_headers_complete = &Http1Session::OnHeadersComplete;
+  s.on_body = &Http1Session::OnBody;
+  s.on_message_complete = &Http1Session::OnMessageComplete;
   return s;
 }();
 
-// ---- Accepting and the handshake ------------------------------------------
-
-void ClientConnection::Accept(Worker& worker, evutil_socket_t fd, const sockaddr* address,
-                              int /*length*/) {
-  const Runtime& runtime = *worker.runtime();
-  if (worker.metrics().open_connections() >=
-      static_cast<int64_t>(runtime.config->max_connections)) {
-    // Full: refuse this one cleanly (a TCP close before any TLS byte) and
-    // keep serving the connections already open.
-    worker.metrics().CountRefusedConnection();
-    evutil_closesocket(fd);
-    return;
-  }
-  SSL* ssl = runtime.tls->NewSsl();
-  if (ssl == nullptr) {
-    evutil_closesocket(fd);
-    return;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  bufferevent* bev = bufferevent_openssl_socket_new(
-      worker.base(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-  if (bev == nullptr) {
-    SSL_free(ssl);
-    evutil_closesocket(fd);
-    return;
-  }
-  std::string ip;
-  std::string peer = AddressText(address, &ip);
-  auto* connection = new ClientConnection(worker, bev, ip, peer);
-  worker.Add(connection);
+void Http1Session::Start(Worker& worker, bufferevent* bev, std::string peer_ip, std::string peer,
+                         std::optional<std::string> cert_user) {
+  auto* session =
+      new Http1Session(worker, bev, std::move(peer_ip), std::move(peer), std::move(cert_user));
+  worker.Add(session);
+  session->ParseInput();  // bytes that arrived with the end of the handshake
 }
 
-ClientConnection::ClientConnection(Worker& worker, bufferevent* bev, std::string peer_ip,
-                                   std::string peer)
-    : worker_(worker), bev_(bev), peer_ip_(std::move(peer_ip)), peer_(std::move(peer)) {
+Http1Session::Http1Session(Worker& worker, bufferevent* bev, std::string peer_ip, std::string peer,
+                           std::optional<std::string> cert_user)
+    : worker_(worker),
+      bev_(bev),
+      peer_ip_(std::move(peer_ip)),
+      peer_(std::move(peer)),
+      cert_user_(std::move(cert_user)) {
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
-  bufferevent_setcb(bev_, &ClientConnection::OnRead, nullptr, &ClientConnection::OnEvent, this);
-  handshake_deadline_ = evtimer_new(worker.base(), &ClientConnection::OnHandshakeDeadline, this);
-  const timeval deadline = {static_cast<time_t>(worker.runtime()->config->timeouts.handshake), 0};
-  if (handshake_deadline_ != nullptr) evtimer_add(handshake_deadline_, &deadline);
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  bufferevent_setcb(bev_, &Http1Session::OnRead, nullptr, &Http1Session::OnEvent, this);
+  ResetRequest();
+  SetReadTimeout(worker.runtime()->config->timeouts.idle);
 }
 
-ClientConnection::~ClientConnection() {
+Http1Session::~Http1Session() {
   exchange_.reset();
   if (resume_event_ != nullptr) event_free(resume_event_);
-  if (handshake_deadline_ != nullptr) event_free(handshake_deadline_);
-  if (bev_ != nullptr) {
-    if (state_ != State::kHandshaking) {
-      // Best effort close_notify; the socket is non-blocking and closes next.
-      SSL* ssl = bufferevent_openssl_get_ssl(bev_);
-      if (ssl != nullptr) SSL_shutdown(ssl);
-    }
-    bufferevent_free(bev_);
-  }
+  // Best effort close_notify; the socket is non-blocking and closes next.
+  SSL* ssl = bufferevent_openssl_get_ssl(bev_);
+  if (ssl != nullptr) SSL_shutdown(ssl);
+  bufferevent_free(bev_);
   worker_.Remove(this);
-}
-
-void ClientConnection::OnHandshakeDone() {
-  worker_.metrics().CountHandshake();
-  event_free(handshake_deadline_);
-  handshake_deadline_ = nullptr;
-  cert_user_ = TlsContext::VerifiedClientName(bufferevent_openssl_get_ssl(bev_));
-  if (TlsContext::NegotiatedHttp2(bufferevent_openssl_get_ssl(bev_))) {
-    // ALPN chose h2: an HTTP/2 session takes the connection over.
-    bufferevent* bev = bev_;
-    bev_ = nullptr;
-    ScheduleDestroy();
-    Http2Session::Start(worker_, bev, peer_, cert_user_);
-    return;
-  }
-  state_ = State::kReadingRequest;
-  ResetRequest();
-  SetReadTimeout(worker_.runtime()->config->timeouts.idle);
-  ParseInput();
 }
 
 // ---- Reading a request -----------------------------------------------------
 
-void ClientConnection::ResetRequest() {
+void Http1Session::ResetRequest() {
   runtime_.reset();  // an idle connection keeps no Runtime alive
   http_parser_pause(&parser_, 0);
   reading_message_ = false;
@@ -181,7 +111,7 @@ void ClientConnection::ResetRequest() {
   rule_ = "-";
 }
 
-void ClientConnection::ParseInput() {
+void Http1Session::ParseInput() {
   evbuffer* input = bufferevent_get_input(bev_);
   // A request uses the Runtime in force when its first byte is read, to its
   // end: a reload applies from the next request on.
@@ -209,12 +139,12 @@ void ClientConnection::ParseInput() {
   }
 }
 
-bool ClientConnection::RequestTooSlow() const {
+bool Http1Session::RequestTooSlow() const {
   const auto limit = std::chrono::seconds(runtime_->config->timeouts.request_headers);
   return std::chrono::steady_clock::now() - started_ > limit;
 }
 
-void ClientConnection::RefuseUnparsable() {
+void Http1Session::RefuseUnparsable() {
   if (parse_error_) return Refuse(*parse_error_, parse_error_message_, false);
   switch (HTTP_PARSER_ERRNO(&parser_)) {
     case HPE_HEADER_OVERFLOW:
@@ -232,7 +162,7 @@ void ClientConnection::RefuseUnparsable() {
   }
 }
 
-bool ClientConnection::CountHeadBytes(size_t length) {
+bool Http1Session::CountHeadBytes(size_t length) {
   head_bytes_ += length;
   if (head_bytes_ <= runtime_->config->max_header_bytes) return true;
   parse_error_ = ProxyError::kHeadersTooLarge;
@@ -240,8 +170,8 @@ bool ClientConnection::CountHeadBytes(size_t length) {
   return false;
 }
 
-int ClientConnection::OnMessageBegin(http_parser* parser) {
-  ClientConnection* self = Self(parser);
+int Http1Session::OnMessageBegin(http_parser* parser) {
+  Http1Session* self = Self(parser);
   self->started_ = std::chrono::steady_clock::now();
   self->reading_message_ = true;
   self->head_complete_ = false;
@@ -249,8 +179,8 @@ int ClientConnection::OnMessageBegin(http_parser* parser) {
   return 0;
 }
 
-int ClientConnection::OnUrl(http_parser* parser, const char* at, size_t length) {
-  ClientConnection* self = Self(parser);
+int Http1Session::OnUrl(http_parser* parser, const char* at, size_t length) {
+  Http1Session* self = Self(parser);
   self->url_bytes_ += length;
   self->head_.target.append(at, length);
   if (self->url_bytes_ > self->runtime_->config->max_header_bytes) {
@@ -261,8 +191,8 @@ int ClientConnection::OnUrl(http_parser* parser, const char* at, size_t length) 
   return self->CountHeadBytes(length) ? 0 : 1;
 }
 
-int ClientConnection::OnHeaderField(http_parser* parser, const char* at, size_t length) {
-  ClientConnection* self = Self(parser);
+int Http1Session::OnHeaderField(http_parser* parser, const char* at, size_t length) {
+  Http1Session* self = Self(parser);
   if (self->head_complete_) {
     // Trailer fields after a chunked body: they would join the head after
     // it was checked (an Authorization, a Content-Length...). Refuse.
@@ -278,14 +208,14 @@ int ClientConnection::OnHeaderField(http_parser* parser, const char* at, size_t 
   return self->CountHeadBytes(self->headers_.Field(self->head_.headers, at, length)) ? 0 : 1;
 }
 
-int ClientConnection::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
-  ClientConnection* self = Self(parser);
+int Http1Session::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
+  Http1Session* self = Self(parser);
   if (self->head_complete_ || !self->headers_.Value(self->head_.headers, at, length)) return 1;
   return self->CountHeadBytes(length) ? 0 : 1;
 }
 
-int ClientConnection::OnHeadersComplete(http_parser* parser) {
-  ClientConnection* self = Self(parser);
+int Http1Session::OnHeadersComplete(http_parser* parser) {
+  Http1Session* self = Self(parser);
   self->head_complete_ = true;
   RequestHead& head = self->head_;
   head.method = http_method_str(static_cast<http_method>(parser->method));
@@ -311,8 +241,8 @@ int ClientConnection::OnHeadersComplete(http_parser* parser) {
   return 0;
 }
 
-int ClientConnection::OnBody(http_parser* parser, const char* at, size_t length) {
-  ClientConnection* self = Self(parser);
+int Http1Session::OnBody(http_parser* parser, const char* at, size_t length) {
+  Http1Session* self = Self(parser);
   if (self->body_.size() + length > self->runtime_->config->max_body_bytes) {
     self->parse_error_ = ProxyError::kBodyTooLarge;
     self->parse_error_message_ = "request body too large";
@@ -322,8 +252,8 @@ int ClientConnection::OnBody(http_parser* parser, const char* at, size_t length)
   return 0;
 }
 
-int ClientConnection::OnMessageComplete(http_parser* parser) {
-  ClientConnection* self = Self(parser);
+int Http1Session::OnMessageComplete(http_parser* parser) {
+  Http1Session* self = Self(parser);
   self->message_complete_ = true;
   self->reading_message_ = false;
   http_parser_pause(parser, 1);  // one request at a time; the rest waits in the buffer
@@ -332,7 +262,7 @@ int ClientConnection::OnMessageComplete(http_parser* parser) {
 
 // ---- Deciding --------------------------------------------------------------
 
-void ClientConnection::HandleRequest() {
+void Http1Session::HandleRequest() {
   acl::TargetResult parsed = acl::ParseRequestTarget(head_.target);
   if (!parsed.target) {
     spdlog::debug("{}: refused target: {}", peer_, parsed.error);
@@ -382,8 +312,8 @@ void ClientConnection::HandleRequest() {
 
 // Everything but the v3 gateway: the decision is on the canonical path
 // (for /v2/keys, the key), with the body's form parameters for subtree reach.
-std::optional<acl::Decision> ClientConnection::DecideKeys(const acl::RequestTarget& target,
-                                                          const acl::Identity& identity) const {
+std::optional<acl::Decision> Http1Session::DecideKeys(const acl::RequestTarget& target,
+                                                      const acl::Identity& identity) const {
   acl::AclRequest request;
   request.identity = identity;
   request.method = head_.method;
@@ -396,8 +326,8 @@ std::optional<acl::Decision> ClientConnection::DecideKeys(const acl::RequestTarg
 
 // The v3 JSON gateway: the keys are in the body. Returns nullopt after
 // refusing a body that cannot be read (400, never forwarded).
-std::optional<acl::Decision> ClientConnection::DecideGateway(const acl::RequestTarget& target,
-                                                             const acl::Identity& identity) {
+std::optional<acl::Decision> Http1Session::DecideGateway(const acl::RequestTarget& target,
+                                                         const acl::Identity& identity) {
   // The v3 mode is the ACL's to apply (Acl::DecideV3Call); only in "acl"
   // mode does the body matter, so only then is it read.
   if (runtime_->config->v3 != config::Config::V3Mode::kAcl) {
@@ -414,7 +344,7 @@ std::optional<acl::Decision> ClientConnection::DecideGateway(const acl::RequestT
 
 // Seconds this client must wait before its credentials are checked again;
 // 0 when it carries none or is not in back-off.
-size_t ClientConnection::ThrottledFor() const {
+size_t Http1Session::ThrottledFor() const {
   if (!head_.First("authorization")) return 0;
   return runtime_->auth_throttle->RetryAfter(peer_ip_, std::chrono::steady_clock::now());
 }
@@ -422,7 +352,7 @@ size_t ClientConnection::ThrottledFor() const {
 // The identity the request proves: the connection's verified certificate
 // name, plus the basic-auth user when an Authorization header is present.
 // nullopt means the credentials presented are wrong: 401 whatever the path.
-std::optional<acl::Identity> ClientConnection::Authenticate(std::string* failure) const {
+std::optional<acl::Identity> Http1Session::Authenticate(std::string* failure) const {
   acl::Identity identity;
   identity.cert_user = cert_user_;
   const auto values = head_.All("authorization");
@@ -446,7 +376,7 @@ std::optional<acl::Identity> ClientConnection::Authenticate(std::string* failure
 
 // ---- Forwarding ------------------------------------------------------------
 
-void ClientConnection::Forward(const acl::RequestTarget& target) {
+void Http1Session::Forward(const acl::RequestTarget& target) {
   state_ = State::kForwarding;
   forwarded_ = std::chrono::steady_clock::now();
   is_watch_ = acl::IsWatchRequest(head_.method, target);
@@ -465,7 +395,7 @@ void ClientConnection::Forward(const acl::RequestTarget& target) {
   exchange_->Start();
 }
 
-std::string ClientConnection::BuildUpstreamRequest(const acl::RequestTarget& target) const {
+std::string Http1Session::BuildUpstreamRequest(const acl::RequestTarget& target) const {
   std::string out;
   out.reserve(512 + body_.size());
   out.append(head_.method).append(" ").append(target.forward_target).append(" HTTP/1.1\r\n");
@@ -500,8 +430,8 @@ std::string ClientConnection::BuildUpstreamRequest(const acl::RequestTarget& tar
   return out;
 }
 
-void ClientConnection::OnResponseHead(const ResponseHead& head, bool has_body,
-                                      const std::string* content_length) {
+void Http1Session::OnResponseHead(const ResponseHead& head, bool has_body,
+                                  const std::string* content_length) {
   status_ = head.status;
   worker_.stats().ObserveUpstreamLatency(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - forwarded_).count());
@@ -531,7 +461,7 @@ void ClientConnection::OnResponseHead(const ResponseHead& head, bool has_body,
   Write(out);
 }
 
-void ClientConnection::OnResponseBody(const char* data, size_t length) {
+void Http1Session::OnResponseBody(const char* data, size_t length) {
   if (length == 0) return;
   if (framing_ == BodyFraming::kChunked) {
     char size[24];
@@ -545,7 +475,7 @@ void ClientConnection::OnResponseBody(const char* data, size_t length) {
   bytes_sent_ += length;
 }
 
-void ClientConnection::OnResponseBatchEnd() {
+void Http1Session::OnResponseBatchEnd() {
   Flush();
   evbuffer* output = bufferevent_get_output(bev_);
   if (!output_paused_ && evbuffer_get_length(output) > kOutputHighWater) {
@@ -553,18 +483,18 @@ void ClientConnection::OnResponseBatchEnd() {
     output_paused_ = true;
     exchange_->PauseReading();
     bufferevent_setwatermark(bev_, EV_WRITE, kOutputLowWater, 0);
-    bufferevent_setcb(bev_, &ClientConnection::OnRead, &ClientConnection::OnWriteDrained,
-                      &ClientConnection::OnEvent, this);
+    bufferevent_setcb(bev_, &Http1Session::OnRead, &Http1Session::OnWriteDrained,
+                      &Http1Session::OnEvent, this);
   }
 }
 
-void ClientConnection::OnResponseComplete() {
+void Http1Session::OnResponseComplete() {
   if (framing_ == BodyFraming::kChunked) Write("0\r\n\r\n");
   exchange_.reset();
   FinishRequest();
 }
 
-void ClientConnection::OnUpstreamError(UpstreamFailure failure, bool after_head) {
+void Http1Session::OnUpstreamError(UpstreamFailure failure, bool after_head) {
   exchange_.reset();
   struct Mapping {
     ProxyError error;
@@ -590,10 +520,8 @@ void ClientConnection::OnUpstreamError(UpstreamFailure failure, bool after_head)
   Refuse(m.error, m.message, keep_alive_);
 }
 
-void ClientConnection::BeginDrain() {
+void Http1Session::BeginDrain() {
   switch (state_) {
-    case State::kHandshaking:
-      return ScheduleDestroy();
     case State::kReadingRequest:
       // Idle between requests: nothing is lost by closing now.
       if (head_bytes_ == 0 && evbuffer_get_length(bufferevent_get_input(bev_)) == 0) {
@@ -611,7 +539,7 @@ void ClientConnection::BeginDrain() {
 
 // Ends a watch as if etcd had finished it: the client sees a complete
 // response (a clean end of stream) rather than a reset connection.
-void ClientConnection::EndWatch() {
+void Http1Session::EndWatch() {
   exchange_.reset();
   if (status_ != 0 && framing_ == BodyFraming::kChunked) Write("0\r\n\r\n");
   keep_alive_ = false;
@@ -620,11 +548,11 @@ void ClientConnection::EndWatch() {
 
 // ---- Finishing -------------------------------------------------------------
 
-void ClientConnection::Refuse(ProxyError error, const char* message, bool keep_alive) {
+void Http1Session::Refuse(ProxyError error, const char* message, bool keep_alive) {
   SendRefusal(WithEtcdClusterId(ErrorResponse(error, message)), keep_alive);
 }
 
-void ClientConnection::RefuseGateway(acl::Verdict verdict) {
+void Http1Session::RefuseGateway(acl::Verdict verdict) {
   if (verdict == acl::Verdict::kNeedCredentials) {
     return SendRefusal(GatewayErrorResponse(401, 16, "etcdserver: user name is empty"),
                        keep_alive_);
@@ -634,7 +562,7 @@ void ClientConnection::RefuseGateway(acl::Verdict verdict) {
 
 // The one place a refusal is written: rendered for this HTTP/1.1 client,
 // with the access log's status and body bytes taken from the value.
-void ClientConnection::SendRefusal(const LocalResponse& response, bool keep_alive) {
+void Http1Session::SendRefusal(const LocalResponse& response, bool keep_alive) {
   keep_alive_ = keep_alive && !worker_.draining();
   const bool is_head = head_.method == "HEAD";
   status_ = response.status;
@@ -643,14 +571,14 @@ void ClientConnection::SendRefusal(const LocalResponse& response, bool keep_aliv
   FinishRequest();
 }
 
-void ClientConnection::FinishRequest() {
+void Http1Session::FinishRequest() {
   Flush();
   LogAccess();
   if (worker_.draining()) keep_alive_ = false;
   if (output_paused_) {
     output_paused_ = false;
     bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
-    bufferevent_setcb(bev_, &ClientConnection::OnRead, nullptr, &ClientConnection::OnEvent, this);
+    bufferevent_setcb(bev_, &Http1Session::OnRead, nullptr, &Http1Session::OnEvent, this);
   }
   if (!keep_alive_) return CloseAfterFlush();
   state_ = State::kReadingRequest;
@@ -663,12 +591,12 @@ void ClientConnection::FinishRequest() {
   // A pipelined request is waiting: parse it from the loop, not from here,
   // so a long pipeline never deepens the stack.
   if (resume_event_ == nullptr) {
-    resume_event_ = event_new(worker_.base(), -1, 0, &ClientConnection::OnResume, this);
+    resume_event_ = event_new(worker_.base(), -1, 0, &Http1Session::OnResume, this);
   }
   event_active(resume_event_, EV_TIMEOUT, 0);
 }
 
-void ClientConnection::LogAccess() {
+void Http1Session::LogAccess() {
   if (is_watch_) {
     worker_.metrics().WatchClosed();
     is_watch_ = false;
@@ -691,29 +619,26 @@ void ClientConnection::LogAccess() {
   runtime_->access_log->Write(static_cast<size_t>(worker_.index()), record);
 }
 
-void ClientConnection::CloseAfterFlush() {
+void Http1Session::CloseAfterFlush() {
   state_ = State::kClosing;
   exchange_.reset();
   bufferevent_disable(bev_, EV_READ);
   if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0) return ScheduleDestroy();
   bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
-  bufferevent_setcb(bev_, nullptr, &ClientConnection::OnWriteDrained, &ClientConnection::OnEvent,
-                    this);
+  bufferevent_setcb(bev_, nullptr, &Http1Session::OnWriteDrained, &Http1Session::OnEvent, this);
 }
 
-void ClientConnection::ScheduleDestroy() {
+void Http1Session::ScheduleDestroy() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   exchange_.reset();
-  if (bev_ != nullptr) {
-    bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
-    bufferevent_disable(bev_, EV_READ | EV_WRITE);
-  }
+  bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
+  bufferevent_disable(bev_, EV_READ | EV_WRITE);
   const timeval now = {0, 0};
-  event_base_once(worker_.base(), -1, EV_TIMEOUT, &ClientConnection::OnDestroy, this, &now);
+  event_base_once(worker_.base(), -1, EV_TIMEOUT, &Http1Session::OnDestroy, this, &now);
 }
 
-void ClientConnection::Write(const std::string& bytes) { pending_ += bytes; }
+void Http1Session::Write(const std::string& bytes) { pending_ += bytes; }
 
 // Sends what Write() gathered, as one TLS record when it fits. With nothing
 // queued in libevent, SSL_write goes straight to the socket: this saves
@@ -721,7 +646,7 @@ void ClientConnection::Write(const std::string& bytes) { pending_ += bytes; }
 // for every response. Whatever it cannot take now goes to libevent's output
 // buffer, whose next SSL_write repeats exactly these bytes, as OpenSSL
 // requires after a WANT_WRITE.
-void ClientConnection::Flush() {
+void Http1Session::Flush() {
   if (pending_.empty()) return;
   evbuffer* output = bufferevent_get_output(bev_);
   size_t sent = 0;
@@ -744,7 +669,7 @@ void ClientConnection::Flush() {
   if (pending_.capacity() > kMaxKeptBuffer) std::string().swap(pending_);
 }
 
-void ClientConnection::SetReadTimeout(int seconds) {
+void Http1Session::SetReadTimeout(int seconds) {
   if (seconds == 0) {
     bufferevent_set_timeouts(bev_, nullptr, nullptr);
     return;
@@ -755,8 +680,8 @@ void ClientConnection::SetReadTimeout(int seconds) {
 
 // ---- libevent callbacks ----------------------------------------------------
 
-void ClientConnection::OnRead(bufferevent* bev, void* context) {
-  auto* self = static_cast<ClientConnection*>(context);
+void Http1Session::OnRead(bufferevent* bev, void* context) {
+  auto* self = static_cast<Http1Session*>(context);
   if (self->state_ == State::kReadingRequest) return self->ParseInput();
   if (self->state_ == State::kForwarding &&
       evbuffer_get_length(bufferevent_get_input(bev)) > kMaxReadAhead) {
@@ -764,21 +689,19 @@ void ClientConnection::OnRead(bufferevent* bev, void* context) {
   }
 }
 
-void ClientConnection::OnWriteDrained(bufferevent* /*bev*/, void* context) {
-  auto* self = static_cast<ClientConnection*>(context);
+void Http1Session::OnWriteDrained(bufferevent* /*bev*/, void* context) {
+  auto* self = static_cast<Http1Session*>(context);
   if (self->state_ == State::kClosing) return self->ScheduleDestroy();
   if (self->output_paused_) {
     self->output_paused_ = false;
     bufferevent_setwatermark(self->bev_, EV_WRITE, 0, 0);
-    bufferevent_setcb(self->bev_, &ClientConnection::OnRead, nullptr, &ClientConnection::OnEvent,
-                      self);
+    bufferevent_setcb(self->bev_, &Http1Session::OnRead, nullptr, &Http1Session::OnEvent, self);
     if (self->exchange_) self->exchange_->ResumeReading();
   }
 }
 
-void ClientConnection::OnEvent(bufferevent* /*bev*/, short what, void* context) {
-  auto* self = static_cast<ClientConnection*>(context);
-  if (what & BEV_EVENT_CONNECTED) return self->OnHandshakeDone();
+void Http1Session::OnEvent(bufferevent* /*bev*/, short what, void* context) {
+  auto* self = static_cast<Http1Session*>(context);
   if ((what & BEV_EVENT_TIMEOUT) && self->state_ == State::kReadingRequest &&
       self->reading_message_) {
     // Half a request, then silence (slowloris): say so, then close.
@@ -790,30 +713,15 @@ void ClientConnection::OnEvent(bufferevent* /*bev*/, short what, void* context) 
     self->exchange_.reset();
     self->LogAccess();
   }
-  if (self->state_ == State::kHandshaking) {
-    const unsigned long error = bufferevent_get_openssl_error(self->bev_);
-    const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
-    if (reason == nullptr) reason = (what & BEV_EVENT_TIMEOUT) ? "timeout" : "closed";
-    self->worker_.metrics().CountHandshakeFailure(reason);
-    spdlog::info("{}: TLS handshake failed: {}", self->peer_, reason);
-  }
   self->ScheduleDestroy();
 }
 
-void ClientConnection::OnHandshakeDeadline(evutil_socket_t, short, void* context) {
-  auto* self = static_cast<ClientConnection*>(context);
-  if (self->state_ != State::kHandshaking) return;
-  self->worker_.metrics().CountHandshakeFailure("timeout");
-  spdlog::info("{}: TLS handshake failed: timeout", self->peer_);
-  self->ScheduleDestroy();
+void Http1Session::OnResume(evutil_socket_t, short, void* context) {
+  static_cast<Http1Session*>(context)->ParseInput();
 }
 
-void ClientConnection::OnResume(evutil_socket_t, short, void* context) {
-  static_cast<ClientConnection*>(context)->ParseInput();
-}
-
-void ClientConnection::OnDestroy(evutil_socket_t, short, void* context) {
-  delete static_cast<ClientConnection*>(context);
+void Http1Session::OnDestroy(evutil_socket_t, short, void* context) {
+  delete static_cast<Http1Session*>(context);
 }
 
 }  // namespace tlsproxy::proxy

@@ -1,9 +1,8 @@
-// One client's TLS connection, and the requests that arrive on it, one at a
-// time (pipelined requests wait in the input buffer).
+// The HTTP/1.1 session on one client connection whose TLS handshake is
+// done (TlsConnection hands it over when ALPN did not choose h2): its
+// requests, one at a time (pipelined requests wait in the input buffer).
 //
 // The path of a request, top to bottom:
-//   kHandshaking   TLS handshake; a verified client certificate gives the
-//                  connection its certificate identity.
 //   kReadingRequest  the request head and body are parsed (libhttp-parser);
 //                  framing that could smuggle a second request, an oversized
 //                  head or body, or a protocol upgrade ends here with a 4xx.
@@ -19,8 +18,8 @@
 // Each request uses the Runtime (config, ACL, accounts) current when its
 // first byte is read, so a reload applies from the next request on a
 // kept-alive connection and never changes a request half way. Between
-// requests the connection holds no Runtime, so an idle connection never
-// keeps an old one (and its access-log file) alive.
+// requests the session holds no Runtime, so an idle connection never keeps
+// an old one (and its access-log file) alive.
 //
 // Lifetime: owned by its Worker's connection set; it destroys itself through
 // ScheduleDestroy(), which runs from the event loop, never from inside a
@@ -30,8 +29,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <http_parser.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include <chrono>
 #include <memory>
@@ -49,13 +46,16 @@ namespace tlsproxy::proxy {
 
 class Worker;
 
-class ClientConnection : public Connection, private UpstreamExchange::Delegate {
+class Http1Session : public Connection, private UpstreamExchange::Delegate {
  public:
-  // Takes ownership of `fd`, an accepted TCP socket.
-  static void Accept(Worker& worker, evutil_socket_t fd, const sockaddr* address, int length);
-  ~ClientConnection() override;
-  ClientConnection(const ClientConnection&) = delete;
-  ClientConnection& operator=(const ClientConnection&) = delete;
+  // Takes over `bev` (TLS, handshake done, ALPN not "h2") and its bytes
+  // already read; `cert_user` is the verified client certificate's name.
+  // Registers with the worker.
+  static void Start(Worker& worker, bufferevent* bev, std::string peer_ip, std::string peer,
+                    std::optional<std::string> cert_user);
+  ~Http1Session() override;
+  Http1Session(const Http1Session&) = delete;
+  Http1Session& operator=(const Http1Session&) = delete;
 
   // The server is shutting down: close now if idle, end an open watch with a
   // clean end of stream, otherwise let the request in flight finish and
@@ -63,13 +63,13 @@ class ClientConnection : public Connection, private UpstreamExchange::Delegate {
   void BeginDrain() override;
 
  private:
-  enum class State { kHandshaking, kReadingRequest, kForwarding, kClosing, kClosed };
+  enum class State { kReadingRequest, kForwarding, kClosing, kClosed };
   enum class BodyFraming { kNone, kLength, kChunked, kUntilClose };
 
-  ClientConnection(Worker& worker, bufferevent* bev, std::string peer_ip, std::string peer);
+  Http1Session(Worker& worker, bufferevent* bev, std::string peer_ip, std::string peer,
+               std::optional<std::string> cert_user);
 
   // Request phases.
-  void OnHandshakeDone();
   void ParseInput();
   void HandleRequest();
   std::optional<acl::Identity> Authenticate(std::string* failure) const;
@@ -111,7 +111,6 @@ class ClientConnection : public Connection, private UpstreamExchange::Delegate {
   static void OnWriteDrained(bufferevent* bev, void* self);
   static void OnEvent(bufferevent* bev, short what, void* self);
   static void OnResume(evutil_socket_t, short, void* self);
-  static void OnHandshakeDeadline(evutil_socket_t, short, void* self);
   static void OnDestroy(evutil_socket_t, short, void* self);
 
   // libhttp-parser callbacks.
@@ -129,13 +128,10 @@ class ClientConnection : public Connection, private UpstreamExchange::Delegate {
   std::shared_ptr<const Runtime> runtime_;  // set from a request's first byte to its end
   bufferevent* bev_;
   event* resume_event_ = nullptr;
-  // The whole handshake must end within timeouts.handshake (a read timeout
-  // alone restarts on every byte, so a client dripping bytes would never hit it).
-  event* handshake_deadline_ = nullptr;
   std::string peer_ip_;
   std::string peer_;  // ip:port, for logs
-  State state_ = State::kHandshaking;
-  std::optional<std::string> cert_user_;
+  State state_ = State::kReadingRequest;
+  std::optional<std::string> cert_user_;  // the verified client certificate's name
 
   // The request being read or served.
   http_parser parser_;
