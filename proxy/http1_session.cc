@@ -2,12 +2,8 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <cstdio>
 
 #include "acl/basic_auth.h"
 #include "acl/request_target.h"
@@ -21,9 +17,9 @@ namespace {
 // Response bytes queued for a slow client before we stop reading from etcd.
 constexpr size_t kOutputHighWater = 1 << 20;
 constexpr size_t kOutputLowWater = 256 << 10;
-// Buffers (gathered response bytes, a request body) larger than this are
-// released after use rather than kept by an idle connection.
-constexpr size_t kMaxKeptBuffer = 1 << 10;
+// A request body buffer larger than this is released after use rather than
+// kept by an idle connection.
+constexpr size_t kMaxKeptBody = 1 << 10;
 // Bytes a client may send ahead (pipelining) while a request is in flight.
 constexpr size_t kMaxReadAhead = 256 << 10;
 
@@ -70,7 +66,8 @@ Http1Session::Http1Session(Worker& worker, bufferevent* bev, std::string peer_ip
       bev_(bev),
       peer_ip_(std::move(peer_ip)),
       peer_(std::move(peer)),
-      cert_user_(std::move(cert_user)) {
+      cert_user_(std::move(cert_user)),
+      response_(bev) {
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
   bufferevent_setcb(bev_, &Http1Session::OnRead, nullptr, &Http1Session::OnEvent, this);
@@ -96,16 +93,14 @@ void Http1Session::ResetRequest() {
   reading_message_ = false;
   head_ = RequestHead{};
   body_.clear();
-  if (body_.capacity() > kMaxKeptBuffer) std::string().swap(body_);
+  if (body_.capacity() > kMaxKeptBody) std::string().swap(body_);
   head_bytes_ = 0;
   url_bytes_ = 0;
   headers_.Reset();
   message_complete_ = false;
   parse_error_.reset();
-  framing_ = BodyFraming::kNone;
+  response_.Reset();
   is_watch_ = false;
-  status_ = 0;
-  bytes_sent_ = 0;
   identity_ = "-";
   path_ = "-";
   rule_ = "-";
@@ -235,7 +230,7 @@ int Http1Session::OnHeadersComplete(http_parser* parser) {
   }
   const auto expect = head.First("expect");
   if (expect && EqualsIgnoreCase(*expect, "100-continue")) {
-    self->Write("HTTP/1.1 100 Continue\r\n\r\n");
+    self->response_.Write("HTTP/1.1 100 Continue\r\n\r\n");
     self->Flush();
   }
   return 0;
@@ -432,53 +427,19 @@ std::string Http1Session::BuildUpstreamRequest(const acl::RequestTarget& target)
 
 void Http1Session::OnResponseHead(const ResponseHead& head, bool has_body,
                                   const std::string* content_length) {
-  status_ = head.status;
   worker_.stats().ObserveUpstreamLatency(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - forwarded_).count());
   if (worker_.draining()) keep_alive_ = false;
-  std::string out;
-  out.reserve(512);
-  out.append("HTTP/1.1 ").append(std::to_string(head.status)).append(" ");
-  out.append(ReasonPhrase(head.status)).append("\r\n");
-  const std::vector<std::string> tokens = ConnectionTokens(head.headers);
-  for (const auto& [name, value] : head.headers) {
-    if (!IsHopByHop(name, tokens)) AppendHeader(out, name, value);
-  }
-  if (content_length != nullptr && (has_body || head_.method == "HEAD")) {
-    AppendHeader(out, "Content-Length", *content_length);
-    framing_ = has_body ? BodyFraming::kLength : BodyFraming::kNone;
-  } else if (!has_body) {
-    framing_ = BodyFraming::kNone;
-  } else if (head_.http_minor >= 1) {
-    out += "Transfer-Encoding: chunked\r\n";
-    framing_ = BodyFraming::kChunked;
-  } else {
-    framing_ = BodyFraming::kUntilClose;
-    keep_alive_ = false;
-  }
-  if (!keep_alive_) out += "Connection: close\r\n";
-  out += "\r\n";
-  Write(out);
+  keep_alive_ = response_.WriteHead(head, has_body, content_length, head_, keep_alive_);
 }
 
 void Http1Session::OnResponseBody(const char* data, size_t length) {
-  if (length == 0) return;
-  if (framing_ == BodyFraming::kChunked) {
-    char size[24];
-    const int digits = std::snprintf(size, sizeof size, "%zx\r\n", length);
-    pending_.append(size, static_cast<size_t>(digits));
-    pending_.append(data, length);
-    pending_.append("\r\n", 2);
-  } else {
-    pending_.append(data, length);
-  }
-  bytes_sent_ += length;
+  response_.WriteBody(data, length);
 }
 
 void Http1Session::OnResponseBatchEnd() {
   Flush();
-  evbuffer* output = bufferevent_get_output(bev_);
-  if (!output_paused_ && evbuffer_get_length(output) > kOutputHighWater) {
+  if (!output_paused_ && response_.Queued() > kOutputHighWater) {
     // Slow client: stop reading etcd until its output drains.
     output_paused_ = true;
     exchange_->PauseReading();
@@ -489,7 +450,7 @@ void Http1Session::OnResponseBatchEnd() {
 }
 
 void Http1Session::OnResponseComplete() {
-  if (framing_ == BodyFraming::kChunked) Write("0\r\n\r\n");
+  response_.WriteEnd();
   exchange_.reset();
   FinishRequest();
 }
@@ -541,7 +502,7 @@ void Http1Session::BeginDrain() {
 // response (a clean end of stream) rather than a reset connection.
 void Http1Session::EndWatch() {
   exchange_.reset();
-  if (status_ != 0 && framing_ == BodyFraming::kChunked) Write("0\r\n\r\n");
+  response_.WriteEnd();
   keep_alive_ = false;
   FinishRequest();
 }
@@ -564,10 +525,7 @@ void Http1Session::RefuseGateway(acl::Verdict verdict) {
 // with the access log's status and body bytes taken from the value.
 void Http1Session::SendRefusal(const LocalResponse& response, bool keep_alive) {
   keep_alive_ = keep_alive && !worker_.draining();
-  const bool is_head = head_.method == "HEAD";
-  status_ = response.status;
-  bytes_sent_ = is_head ? 0 : response.body.size();
-  Write(RenderHttp1(response, keep_alive_, is_head));
+  response_.WriteLocal(response, keep_alive_, head_.method == "HEAD");
   FinishRequest();
 }
 
@@ -604,7 +562,8 @@ void Http1Session::LogAccess() {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   if (!head_.method.empty()) {
-    worker_.stats().CountRequest(acl::Acl::IsReadMethod(head_.method) ? "read" : "write", status_);
+    worker_.stats().CountRequest(acl::Acl::IsReadMethod(head_.method) ? "read" : "write",
+                                 response_.status());
     worker_.stats().ObserveRequestLatency(seconds);
   }
   AccessRecord record;
@@ -612,8 +571,8 @@ void Http1Session::LogAccess() {
   record.identity = identity_;
   record.method = head_.method.empty() ? std::string_view("-") : std::string_view(head_.method);
   record.path = path_;
-  record.status = status_;
-  record.bytes = bytes_sent_;
+  record.status = response_.status();
+  record.bytes = response_.body_bytes();
   record.milliseconds = seconds * 1000;
   record.rule = rule_;
   runtime_->access_log->Write(static_cast<size_t>(worker_.index()), record);
@@ -638,36 +597,9 @@ void Http1Session::ScheduleDestroy() {
   event_base_once(worker_.base(), -1, EV_TIMEOUT, &Http1Session::OnDestroy, this, &now);
 }
 
-void Http1Session::Write(const std::string& bytes) { pending_ += bytes; }
-
-// Sends what Write() gathered, as one TLS record when it fits. With nothing
-// queued in libevent, SSL_write goes straight to the socket: this saves
-// arming and disarming a write event (two epoll_ctl calls and a loop turn)
-// for every response. Whatever it cannot take now goes to libevent's output
-// buffer, whose next SSL_write repeats exactly these bytes, as OpenSSL
-// requires after a WANT_WRITE.
-void Http1Session::Flush() {
-  if (pending_.empty()) return;
-  evbuffer* output = bufferevent_get_output(bev_);
-  size_t sent = 0;
-  if (evbuffer_get_length(output) == 0 && state_ != State::kClosed) {
-    SSL* ssl = bufferevent_openssl_get_ssl(bev_);
-    if (ERR_peek_error() != 0)
-      ERR_clear_error();  // clearing an empty queue costs ~700 instructions
-    const int length = static_cast<int>(std::min<size_t>(pending_.size(), 1 << 30));
-    const int n = SSL_write(ssl, pending_.data(), length);
-    if (n > 0) {
-      sent = static_cast<size_t>(n);
-    } else {
-      ERR_clear_error();  // libevent reports the error when it retries
-    }
-  }
-  if (sent < pending_.size()) {
-    bufferevent_write(bev_, pending_.data() + sent, pending_.size() - sent);
-  }
-  pending_.clear();
-  if (pending_.capacity() > kMaxKeptBuffer) std::string().swap(pending_);
-}
+// Sends the response bytes gathered; straight to the socket unless the
+// session is closed for good.
+void Http1Session::Flush() { response_.Flush(/*socket_open=*/state_ != State::kClosed); }
 
 void Http1Session::SetReadTimeout(int seconds) {
   if (seconds == 0) {
@@ -709,7 +641,7 @@ void Http1Session::OnEvent(bufferevent* /*bev*/, short what, void* context) {
   }
   if (self->state_ == State::kForwarding) {
     // The client went away mid-request (or mid-watch): cancel upstream.
-    if (self->status_ == 0) self->status_ = 499;
+    if (self->response_.status() == 0) self->response_.set_status(499);
     self->exchange_.reset();
     self->LogAccess();
   }

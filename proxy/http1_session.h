@@ -38,6 +38,7 @@
 #include "acl/acl.h"
 #include "proxy/connection.h"
 #include "proxy/error_response.h"
+#include "proxy/http1_response.h"
 #include "proxy/http_message.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream_exchange.h"
@@ -64,7 +65,6 @@ class Http1Session : public Connection, private UpstreamExchange::Delegate {
 
  private:
   enum class State { kReadingRequest, kForwarding, kClosing, kClosed };
-  enum class BodyFraming { kNone, kLength, kChunked, kUntilClose };
 
   Http1Session(Worker& worker, bufferevent* bev, std::string peer_ip, std::string peer,
                std::optional<std::string> cert_user);
@@ -102,7 +102,6 @@ class Http1Session : public Connection, private UpstreamExchange::Delegate {
   void EndWatch();
 
   void LogAccess();
-  void Write(const std::string& bytes);  // gathers; Flush() sends
   void Flush();
   void SetReadTimeout(int seconds);
 
@@ -153,11 +152,8 @@ class Http1Session : public Connection, private UpstreamExchange::Delegate {
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point forwarded_;
   bool is_watch_ = false;
-  BodyFraming framing_ = BodyFraming::kNone;
+  Http1Response response_;
   bool output_paused_ = false;
-  std::string pending_;  // response bytes gathered since the last Flush()
-  int status_ = 0;
-  size_t bytes_sent_ = 0;
   std::string identity_ = "-";
   std::string path_ = "-";
   std::string rule_ = "-";
