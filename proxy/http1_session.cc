@@ -9,6 +9,7 @@
 #include "acl/request_target.h"
 #include "proxy/etcd_cluster_id.h"
 #include "proxy/log_escape.h"
+#include "proxy/refusal.h"
 #include "proxy/worker.h"
 
 namespace tlsproxy::proxy {
@@ -282,13 +283,8 @@ void Http1Session::HandleRequest() {
     spdlog::info("{}: authentication failed: {}", peer_, failure);
     worker_.metrics().CountAuthFailure(failure);
     rule_ = "authentication";
-    if (gateway) {
-      return SendRefusal(
-          GatewayErrorResponse(401, 16,
-                               "etcdserver: authentication failed, invalid user ID or password"),
-          keep_alive_);
-    }
-    return Refuse(ProxyError::kNeedCredentials, "", keep_alive_);
+    if (gateway) return SendRefusal(GatewayAuthenticationFailure(), keep_alive_);
+    return RefuseVerdict(acl::Verdict::kNeedCredentials, /*gateway=*/false);
   }
   identity_ = identity->ToString();
 
@@ -296,13 +292,11 @@ void Http1Session::HandleRequest() {
       gateway ? DecideGateway(target, *identity) : DecideKeys(target, *identity);
   if (!decision) return;  // already refused: the body could not be read
   rule_ = decision->rule.empty() ? "-" : decision->rule;
-  const std::optional<ProxyError> refusal = RefusalFor(decision->verdict);
-  if (!refusal) return Forward(target);
+  if (decision->allowed()) return Forward(target);
   worker_.metrics().CountAclDenial(rule_);
   spdlog::debug("{}: {} \"{}\" refused: {}", peer_, head_.method, LogText(path_),
                 LogText(decision->reason));
-  if (gateway) return RefuseGateway(decision->verdict);
-  Refuse(*refusal, "", keep_alive_);
+  RefuseVerdict(decision->verdict, gateway);
 }
 
 // Everything but the v3 gateway: the decision is on the canonical path
@@ -513,12 +507,10 @@ void Http1Session::Refuse(ProxyError error, const char* message, bool keep_alive
   SendRefusal(WithEtcdClusterId(ErrorResponse(error, message)), keep_alive);
 }
 
-void Http1Session::RefuseGateway(acl::Verdict verdict) {
-  if (verdict == acl::Verdict::kNeedCredentials) {
-    return SendRefusal(GatewayErrorResponse(401, 16, "etcdserver: user name is empty"),
-                       keep_alive_);
-  }
-  SendRefusal(GatewayErrorResponse(403, 7, "etcdserver: permission denied"), keep_alive_);
+// An ACL refusal, in the v3 JSON gateway's shape or etcd v2's.
+void Http1Session::RefuseVerdict(acl::Verdict verdict, bool gateway) {
+  if (gateway) return SendRefusal(GatewayRefusalFor(verdict), keep_alive_);
+  SendRefusal(WithEtcdClusterId(V2RefusalFor(verdict)), keep_alive_);
 }
 
 // The one place a refusal is written: rendered for this HTTP/1.1 client,

@@ -82,7 +82,7 @@ class Http1Session : public Connection, private UpstreamExchange::Delegate {
   void Forward(const acl::RequestTarget& target);
   std::string BuildUpstreamRequest(const acl::RequestTarget& target) const;
   void Refuse(ProxyError error, const char* message, bool keep_alive);
-  void RefuseGateway(acl::Verdict verdict);
+  void RefuseVerdict(acl::Verdict verdict, bool gateway);
   void SendRefusal(const LocalResponse& response, bool keep_alive);
   void RefuseUnparsable();
   void FinishRequest();
