@@ -18,13 +18,8 @@ namespace {
 // Response bytes queued for a slow client before we stop reading from etcd.
 constexpr size_t kOutputHighWater = 1 << 20;
 constexpr size_t kOutputLowWater = 256 << 10;
-// A request body buffer larger than this is released after use rather than
-// kept by an idle connection.
-constexpr size_t kMaxKeptBody = 1 << 10;
 // Bytes a client may send ahead (pipelining) while a request is in flight.
 constexpr size_t kMaxReadAhead = 256 << 10;
-
-Http1Session* Self(http_parser* parser) { return static_cast<Http1Session*>(parser->data); }
 
 // A v2 refusal carries etcd's cluster ID as etcd's own responses do, once
 // etcd has reported one (python-etcd warns about every response without it).
@@ -41,17 +36,7 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
-const http_parser_settings Http1Session::kSettings = [] {
-  http_parser_settings s{};
-  s.on_message_begin = &Http1Session::OnMessageBegin;
-  s.on_url = &Http1Session::OnUrl;
-  s.on_header_field = &Http1Session::OnHeaderField;
-  s.on_header_value = &Http1Session::OnHeaderValue;
-  s.on_headers_complete = &Http1Session::OnHeadersComplete;
-  s.on_body = &Http1Session::OnBody;
-  s.on_message_complete = &Http1Session::OnMessageComplete;
-  return s;
-}();
+// ---- Taking over from the TLS handshake -----------------------------------
 
 void Http1Session::Start(Worker& worker, bufferevent* bev, std::string peer_ip, std::string peer,
                          std::optional<std::string> cert_user) {
@@ -68,9 +53,8 @@ Http1Session::Http1Session(Worker& worker, bufferevent* bev, std::string peer_ip
       peer_ip_(std::move(peer_ip)),
       peer_(std::move(peer)),
       cert_user_(std::move(cert_user)),
+      reader_([this] { SendContinue(); }),
       response_(bev) {
-  http_parser_init(&parser_, HTTP_REQUEST);
-  parser_.data = this;
   bufferevent_setcb(bev_, &Http1Session::OnRead, nullptr, &Http1Session::OnEvent, this);
   ResetRequest();
   SetReadTimeout(worker.runtime()->config->timeouts.idle);
@@ -90,16 +74,8 @@ Http1Session::~Http1Session() {
 
 void Http1Session::ResetRequest() {
   runtime_.reset();  // an idle connection keeps no Runtime alive
-  http_parser_pause(&parser_, 0);
-  reading_message_ = false;
-  head_ = RequestHead{};
-  body_.clear();
-  if (body_.capacity() > kMaxKeptBody) std::string().swap(body_);
-  head_bytes_ = 0;
-  url_bytes_ = 0;
-  headers_.Reset();
-  message_complete_ = false;
-  parse_error_.reset();
+  reader_.Reset();
+  request_timer_armed_ = false;
   response_.Reset();
   is_watch_ = false;
   identity_ = "-";
@@ -112,17 +88,20 @@ void Http1Session::ParseInput() {
   // A request uses the Runtime in force when its first byte is read, to its
   // end: a reload applies from the next request on.
   if (!runtime_ && evbuffer_get_length(input) > 0) runtime_ = worker_.runtime();
+  const Http1RequestReader::Limits limits = RequestLimits();
   while (state_ == State::kReadingRequest && evbuffer_get_length(input) > 0) {
     evbuffer_iovec chunk;
     evbuffer_peek(input, -1, nullptr, &chunk, 1);
-    const size_t parsed = http_parser_execute(
-        &parser_, &kSettings, static_cast<const char*>(chunk.iov_base), chunk.iov_len);
+    const size_t parsed =
+        reader_.Parse(static_cast<const char*>(chunk.iov_base), chunk.iov_len, limits);
     evbuffer_drain(input, parsed);
-    if (message_complete_) return HandleRequest();
-    const auto error = HTTP_PARSER_ERRNO(&parser_);
-    if (error != HPE_OK) return RefuseUnparsable();
+    if (reader_.complete()) {
+      keep_alive_ = reader_.keep_alive();
+      return HandleRequest();
+    }
+    if (const auto error = reader_.error()) return Refuse(error->error, error->message, false);
   }
-  if (!reading_message_) return;
+  if (!reader_.reading()) return;
   if (RequestTooSlow()) {
     return Refuse(ProxyError::kRequestTimeout, "request not received in time", false);
   }
@@ -135,131 +114,26 @@ void Http1Session::ParseInput() {
   }
 }
 
+Http1RequestReader::Limits Http1Session::RequestLimits() const {
+  if (!runtime_) return {};  // no byte of a request yet: nothing to parse
+  return {runtime_->config->max_header_bytes, runtime_->config->max_body_bytes};
+}
+
 bool Http1Session::RequestTooSlow() const {
   const auto limit = std::chrono::seconds(runtime_->config->timeouts.request_headers);
-  return std::chrono::steady_clock::now() - started_ > limit;
+  return std::chrono::steady_clock::now() - reader_.started() > limit;
 }
 
-void Http1Session::RefuseUnparsable() {
-  if (parse_error_) return Refuse(*parse_error_, parse_error_message_, false);
-  switch (HTTP_PARSER_ERRNO(&parser_)) {
-    case HPE_HEADER_OVERFLOW:
-      return Refuse(ProxyError::kHeadersTooLarge, "request headers too large", false);
-    case HPE_INVALID_METHOD:
-      return Refuse(ProxyError::kBadRequest, "unknown method", false);
-    case HPE_INVALID_CHUNK_SIZE:
-      return Refuse(ProxyError::kBadRequest, "malformed chunk", false);
-    case HPE_UNEXPECTED_CONTENT_LENGTH:
-      return Refuse(ProxyError::kBadRequest, "ambiguous Content-Length", false);
-    case HPE_INVALID_TRANSFER_ENCODING:
-      return Refuse(ProxyError::kBadRequest, "Transfer-Encoding other than chunked", false);
-    default:
-      return Refuse(ProxyError::kBadRequest, "malformed request", false);
-  }
-}
-
-bool Http1Session::CountHeadBytes(size_t length) {
-  head_bytes_ += length;
-  if (head_bytes_ <= runtime_->config->max_header_bytes) return true;
-  parse_error_ = ProxyError::kHeadersTooLarge;
-  parse_error_message_ = "request headers too large";
-  return false;
-}
-
-int Http1Session::OnMessageBegin(http_parser* parser) {
-  Http1Session* self = Self(parser);
-  self->started_ = std::chrono::steady_clock::now();
-  self->reading_message_ = true;
-  self->head_complete_ = false;
-  self->request_timer_armed_ = false;
-  return 0;
-}
-
-int Http1Session::OnUrl(http_parser* parser, const char* at, size_t length) {
-  Http1Session* self = Self(parser);
-  self->url_bytes_ += length;
-  self->head_.target.append(at, length);
-  if (self->url_bytes_ > self->runtime_->config->max_header_bytes) {
-    self->parse_error_ = ProxyError::kUriTooLong;
-    self->parse_error_message_ = "request URI too long";
-    return 1;
-  }
-  return self->CountHeadBytes(length) ? 0 : 1;
-}
-
-int Http1Session::OnHeaderField(http_parser* parser, const char* at, size_t length) {
-  Http1Session* self = Self(parser);
-  if (self->head_complete_) {
-    // Trailer fields after a chunked body: they would join the head after
-    // it was checked (an Authorization, a Content-Length...). Refuse.
-    self->parse_error_ = ProxyError::kBadRequest;
-    self->parse_error_message_ = "trailer fields are not supported";
-    return 1;
-  }
-  if (!IsTokenText(std::string_view(at, length))) {
-    self->parse_error_ = ProxyError::kBadRequest;
-    self->parse_error_message_ = "invalid character in a header name";
-    return 1;
-  }
-  return self->CountHeadBytes(self->headers_.Field(self->head_.headers, at, length)) ? 0 : 1;
-}
-
-int Http1Session::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
-  Http1Session* self = Self(parser);
-  if (self->head_complete_ || !self->headers_.Value(self->head_.headers, at, length)) return 1;
-  return self->CountHeadBytes(length) ? 0 : 1;
-}
-
-int Http1Session::OnHeadersComplete(http_parser* parser) {
-  Http1Session* self = Self(parser);
-  self->head_complete_ = true;
-  RequestHead& head = self->head_;
-  head.method = http_method_str(static_cast<http_method>(parser->method));
-  head.http_major = parser->http_major;
-  head.http_minor = parser->http_minor;
-  self->keep_alive_ = http_should_keep_alive(parser) != 0;
-  if (auto problem = CheckRequestFraming(head)) {
-    self->parse_error_ = ProxyError::kBadRequest;
-    self->parse_error_message_ = *problem;
-    return 3;  // any value but 0, 1, 2 is an error
-  }
-  const size_t max_body = self->runtime_->config->max_body_bytes;
-  if (head.First("content-length") && parser->content_length > max_body) {
-    self->parse_error_ = ProxyError::kBodyTooLarge;
-    self->parse_error_message_ = "request body too large";
-    return 3;
-  }
-  const auto expect = head.First("expect");
-  if (expect && EqualsIgnoreCase(*expect, "100-continue")) {
-    self->response_.Write("HTTP/1.1 100 Continue\r\n\r\n");
-    self->Flush();
-  }
-  return 0;
-}
-
-int Http1Session::OnBody(http_parser* parser, const char* at, size_t length) {
-  Http1Session* self = Self(parser);
-  if (self->body_.size() + length > self->runtime_->config->max_body_bytes) {
-    self->parse_error_ = ProxyError::kBodyTooLarge;
-    self->parse_error_message_ = "request body too large";
-    return 1;
-  }
-  self->body_.append(at, length);
-  return 0;
-}
-
-int Http1Session::OnMessageComplete(http_parser* parser) {
-  Http1Session* self = Self(parser);
-  self->message_complete_ = true;
-  self->reading_message_ = false;
-  http_parser_pause(parser, 1);  // one request at a time; the rest waits in the buffer
-  return 0;
+// The client asked, in a head that passed every check, before sending a body.
+void Http1Session::SendContinue() {
+  response_.Write("HTTP/1.1 100 Continue\r\n\r\n");
+  Flush();
 }
 
 // ---- Deciding --------------------------------------------------------------
 
 void Http1Session::HandleRequest() {
-  acl::TargetResult parsed = acl::ParseRequestTarget(head_.target);
+  acl::TargetResult parsed = acl::ParseRequestTarget(head().target);
   if (!parsed.target) {
     spdlog::debug("{}: refused target: {}", peer_, parsed.error);
     return Refuse(ProxyError::kBadRequest, "malformed or non-canonical request path", keep_alive_);
@@ -294,7 +168,7 @@ void Http1Session::HandleRequest() {
   rule_ = decision->rule.empty() ? "-" : decision->rule;
   if (decision->allowed()) return Forward(target);
   worker_.metrics().CountAclDenial(rule_);
-  spdlog::debug("{}: {} \"{}\" refused: {}", peer_, head_.method, LogText(path_),
+  spdlog::debug("{}: {} \"{}\" refused: {}", peer_, head().method, LogText(path_),
                 LogText(decision->reason));
   RefuseVerdict(decision->verdict, gateway);
 }
@@ -305,11 +179,11 @@ std::optional<acl::Decision> Http1Session::DecideKeys(const acl::RequestTarget& 
                                                       const acl::Identity& identity) const {
   acl::AclRequest request;
   request.identity = identity;
-  request.method = head_.method;
+  request.method = head().method;
   request.target = target;
-  const auto content_type = head_.First("content-type");
+  const auto content_type = head().First("content-type");
   request.reaches_subtree =
-      acl::ReachesSubtree(target.query, body_, content_type.value_or(std::string_view()));
+      acl::ReachesSubtree(target.query, body(), content_type.value_or(std::string_view()));
   return runtime_->acl->Decide(request);
 }
 
@@ -322,7 +196,7 @@ std::optional<acl::Decision> Http1Session::DecideGateway(const acl::RequestTarge
   if (runtime_->config->v3 != config::Config::V3Mode::kAcl) {
     return runtime_->acl->DecideV3Call(identity, acl::AdminRequest(target.path, /*write=*/true));
   }
-  const acl::V3ParseResult parsed = acl::ParseV3Request(target.path, body_);
+  const acl::V3ParseResult parsed = acl::ParseV3Request(target.path, body());
   if (!parsed.request) {
     spdlog::debug("{}: refused v3 body: {}", peer_, LogText(parsed.error));
     SendRefusal(GatewayErrorResponse(400, 3, parsed.error), keep_alive_);
@@ -334,7 +208,7 @@ std::optional<acl::Decision> Http1Session::DecideGateway(const acl::RequestTarge
 // Seconds this client must wait before its credentials are checked again;
 // 0 when it carries none or is not in back-off.
 size_t Http1Session::ThrottledFor() const {
-  if (!head_.First("authorization")) return 0;
+  if (!head().First("authorization")) return 0;
   return runtime_->auth_throttle->RetryAfter(peer_ip_, std::chrono::steady_clock::now());
 }
 
@@ -344,7 +218,7 @@ size_t Http1Session::ThrottledFor() const {
 std::optional<acl::Identity> Http1Session::Authenticate(std::string* failure) const {
   acl::Identity identity;
   identity.cert_user = cert_user_;
-  const auto values = head_.All("authorization");
+  const auto values = head().All("authorization");
   if (values.empty()) return identity;
   if (values.size() > 1) {
     *failure = "several_headers";
@@ -368,14 +242,14 @@ std::optional<acl::Identity> Http1Session::Authenticate(std::string* failure) co
 void Http1Session::Forward(const acl::RequestTarget& target) {
   state_ = State::kForwarding;
   forwarded_ = std::chrono::steady_clock::now();
-  is_watch_ = acl::IsWatchRequest(head_.method, target);
+  is_watch_ = acl::IsWatchRequest(head().method, target);
   if (is_watch_) worker_.metrics().WatchOpened();
   SetReadTimeout(0);  // a watch may sit silent for hours
-  const bool is_head = head_.method == "HEAD";
+  const bool is_head = head().method == "HEAD";
   UpstreamExchange::Delegate& delegate = *this;
   UpstreamExchange::Options options;
   options.is_head = is_head;
-  options.may_retry = acl::Acl::IsReadMethod(head_.method);
+  options.may_retry = acl::Acl::IsReadMethod(head().method);
   options.connect_timeout_seconds = runtime_->config->timeouts.upstream_connect;
   // A watch waits as long as the client does; anything else gets a 504.
   options.response_timeout_seconds = is_watch_ ? 0 : runtime_->config->timeouts.upstream_response;
@@ -386,14 +260,14 @@ void Http1Session::Forward(const acl::RequestTarget& target) {
 
 std::string Http1Session::BuildUpstreamRequest(const acl::RequestTarget& target) const {
   std::string out;
-  out.reserve(512 + body_.size());
-  out.append(head_.method).append(" ").append(target.forward_target).append(" HTTP/1.1\r\n");
-  const std::vector<std::string> tokens = ConnectionTokens(head_.headers);
+  out.reserve(512 + body().size());
+  out.append(head().method).append(" ").append(target.forward_target).append(" HTTP/1.1\r\n");
+  const std::vector<std::string> tokens = ConnectionTokens(head().headers);
   // etcd's v3 gateway reads Authorization as an etcd token and rejects Basic.
   const bool strip_authorization = StartsWith(target.path, "/v3");
   std::string forwarded_for;
   bool has_host = false;
-  for (const auto& [name, value] : head_.headers) {
+  for (const auto& [name, value] : head().headers) {
     if (IsHopByHop(name, tokens)) continue;
     if (EqualsIgnoreCase(name, "x-forwarded-for")) {
       forwarded_for.append(forwarded_for.empty() ? "" : ", ").append(value);
@@ -411,11 +285,11 @@ std::string Http1Session::BuildUpstreamRequest(const acl::RequestTarget& target)
   AppendHeader(out, "X-Forwarded-For", forwarded_for.append(peer_ip_));
   AppendHeader(out, "X-Real-IP", peer_ip_);
   AppendHeader(out, "X-Forwarded-Proto", "https");
-  const bool client_framed = head_.First("content-length") || head_.First("transfer-encoding");
-  if (client_framed || !body_.empty()) {
-    AppendHeader(out, "Content-Length", std::to_string(body_.size()));
+  const bool client_framed = head().First("content-length") || head().First("transfer-encoding");
+  if (client_framed || !body().empty()) {
+    AppendHeader(out, "Content-Length", std::to_string(body().size()));
   }
-  out.append("\r\n").append(body_);
+  out.append("\r\n").append(body());
   return out;
 }
 
@@ -424,7 +298,7 @@ void Http1Session::OnResponseHead(const ResponseHead& head, bool has_body,
   worker_.stats().ObserveUpstreamLatency(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - forwarded_).count());
   if (worker_.draining()) keep_alive_ = false;
-  keep_alive_ = response_.WriteHead(head, has_body, content_length, head_, keep_alive_);
+  keep_alive_ = response_.WriteHead(head, has_body, content_length, reader_.head(), keep_alive_);
 }
 
 void Http1Session::OnResponseBody(const char* data, size_t length) {
@@ -465,7 +339,7 @@ void Http1Session::OnUpstreamError(UpstreamFailure failure, bool after_head) {
   };
   const Mapping& m = kMappings[static_cast<int>(failure)];
   worker_.metrics().CountUpstreamError(m.kind);
-  spdlog::warn("{}: upstream error on {} \"{}\": {}", peer_, head_.method, LogText(path_),
+  spdlog::warn("{}: upstream error on {} \"{}\": {}", peer_, head().method, LogText(path_),
                m.message);
   if (after_head) {
     // The status line is gone; all we can do is end the stream early.
@@ -479,7 +353,7 @@ void Http1Session::BeginDrain() {
   switch (state_) {
     case State::kReadingRequest:
       // Idle between requests: nothing is lost by closing now.
-      if (head_bytes_ == 0 && evbuffer_get_length(bufferevent_get_input(bev_)) == 0) {
+      if (reader_.head_bytes() == 0 && evbuffer_get_length(bufferevent_get_input(bev_)) == 0) {
         return CloseAfterFlush();
       }
       return;  // FinishRequest() closes after this request
@@ -517,7 +391,7 @@ void Http1Session::RefuseVerdict(acl::Verdict verdict, bool gateway) {
 // with the access log's status and body bytes taken from the value.
 void Http1Session::SendRefusal(const LocalResponse& response, bool keep_alive) {
   keep_alive_ = keep_alive && !worker_.draining();
-  response_.WriteLocal(response, keep_alive_, head_.method == "HEAD");
+  response_.WriteLocal(response, keep_alive_, head().method == "HEAD");
   FinishRequest();
 }
 
@@ -552,16 +426,16 @@ void Http1Session::LogAccess() {
     is_watch_ = false;
   }
   const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  if (!head_.method.empty()) {
-    worker_.stats().CountRequest(acl::Acl::IsReadMethod(head_.method) ? "read" : "write",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - reader_.started()).count();
+  if (!head().method.empty()) {
+    worker_.stats().CountRequest(acl::Acl::IsReadMethod(head().method) ? "read" : "write",
                                  response_.status());
     worker_.stats().ObserveRequestLatency(seconds);
   }
   AccessRecord record;
   record.client = peer_;
   record.identity = identity_;
-  record.method = head_.method.empty() ? std::string_view("-") : std::string_view(head_.method);
+  record.method = head().method.empty() ? std::string_view("-") : std::string_view(head().method);
   record.path = path_;
   record.status = response_.status();
   record.bytes = response_.body_bytes();
@@ -627,7 +501,7 @@ void Http1Session::OnWriteDrained(bufferevent* /*bev*/, void* context) {
 void Http1Session::OnEvent(bufferevent* /*bev*/, short what, void* context) {
   auto* self = static_cast<Http1Session*>(context);
   if ((what & BEV_EVENT_TIMEOUT) && self->state_ == State::kReadingRequest &&
-      self->reading_message_) {
+      self->reader_.reading()) {
     // Half a request, then silence (slowloris): say so, then close.
     return self->Refuse(ProxyError::kRequestTimeout, "request not received in time", false);
   }

@@ -3,7 +3,7 @@
 // requests, one at a time (pipelined requests wait in the input buffer).
 //
 // The path of a request, top to bottom:
-//   kReadingRequest  the request head and body are parsed (libhttp-parser);
+//   kReadingRequest  the request head and body are read (Http1RequestReader);
 //                  framing that could smuggle a second request, an oversized
 //                  head or body, or a protocol upgrade ends here with a 4xx.
 //   HandleRequest  canonicalise the target -> authenticate basic auth ->
@@ -11,7 +11,9 @@
 //                  JSON gateway, whose keys are in the body) -> either a
 //                  refusal or Forward().
 //   kForwarding    an UpstreamExchange carries the request to etcd and
-//                  streams the response back, re-framed for this client.
+//                  streams the response back, re-framed for this client
+//                  (Http1Response), reading etcd no faster than the client
+//                  takes the response.
 //   FinishRequest  one access-log line; next request or close.
 // Nothing is forwarded unless the ACL allowed exactly the target forwarded.
 //
@@ -28,7 +30,6 @@
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <http_parser.h>
 
 #include <chrono>
 #include <memory>
@@ -38,6 +39,7 @@
 #include "acl/acl.h"
 #include "proxy/connection.h"
 #include "proxy/error_response.h"
+#include "proxy/http1_request_reader.h"
 #include "proxy/http1_response.h"
 #include "proxy/http_message.h"
 #include "proxy/runtime.h"
@@ -74,7 +76,11 @@ class Http1Session : public Connection, private UpstreamExchange::Delegate {
   void HandleRequest();
   std::optional<acl::Identity> Authenticate(std::string* failure) const;
   size_t ThrottledFor() const;
+  Http1RequestReader::Limits RequestLimits() const;
   bool RequestTooSlow() const;
+  void SendContinue();
+  const RequestHead& head() const { return reader_.head(); }
+  const std::string& body() const { return reader_.body(); }
   std::optional<acl::Decision> DecideKeys(const acl::RequestTarget& target,
                                           const acl::Identity& identity) const;
   std::optional<acl::Decision> DecideGateway(const acl::RequestTarget& target,
@@ -84,7 +90,6 @@ class Http1Session : public Connection, private UpstreamExchange::Delegate {
   void Refuse(ProxyError error, const char* message, bool keep_alive);
   void RefuseVerdict(acl::Verdict verdict, bool gateway);
   void SendRefusal(const LocalResponse& response, bool keep_alive);
-  void RefuseUnparsable();
   void FinishRequest();
   void ResetRequest();
 
@@ -112,17 +117,6 @@ class Http1Session : public Connection, private UpstreamExchange::Delegate {
   static void OnResume(evutil_socket_t, short, void* self);
   static void OnDestroy(evutil_socket_t, short, void* self);
 
-  // libhttp-parser callbacks.
-  static int OnMessageBegin(http_parser* parser);
-  static int OnUrl(http_parser* parser, const char* at, size_t length);
-  static int OnHeaderField(http_parser* parser, const char* at, size_t length);
-  static int OnHeaderValue(http_parser* parser, const char* at, size_t length);
-  static int OnHeadersComplete(http_parser* parser);
-  static int OnBody(http_parser* parser, const char* at, size_t length);
-  static int OnMessageComplete(http_parser* parser);
-  static const http_parser_settings kSettings;
-  bool CountHeadBytes(size_t length);
-
   Worker& worker_;
   std::shared_ptr<const Runtime> runtime_;  // set from a request's first byte to its end
   bufferevent* bev_;
@@ -133,23 +127,12 @@ class Http1Session : public Connection, private UpstreamExchange::Delegate {
   std::optional<std::string> cert_user_;  // the verified client certificate's name
 
   // The request being read or served.
-  http_parser parser_;
-  RequestHead head_;
-  std::string body_;
-  size_t head_bytes_ = 0;
-  size_t url_bytes_ = 0;
-  HeaderCollector headers_;
-  bool message_complete_ = false;
-  bool reading_message_ = false;      // between a request's first byte and its end
+  Http1RequestReader reader_;
   bool request_timer_armed_ = false;  // the read timeout is request_headers, not idle
-  bool head_complete_ = false;        // headers done; any further field is a trailer
   bool keep_alive_ = true;
-  std::optional<ProxyError> parse_error_;
-  const char* parse_error_message_ = "";
   std::unique_ptr<UpstreamExchange> exchange_;
 
   // The response being written, and the access-log fields.
-  std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point forwarded_;
   bool is_watch_ = false;
   Http1Response response_;

@@ -1,7 +1,7 @@
 // Fuzzes the request path through the HTTP layer without sockets: raw bytes
 // -> libhttp-parser with callbacks that collect a RequestHead and body the
-// way proxy/http1_session.cc does (that class needs a TLS socket, so the
-// thin glue is repeated here; keep the two in step) -> CheckRequestFraming at
+// way proxy/http1_request_reader.cc does (the thin glue is repeated here;
+// keep the two in step) -> CheckRequestFraming at
 // the end of the head -> per complete request ParseRequestTarget,
 // ReachesSubtree, ParseBasicAuth, ParseV3Request and the ACL decision.
 //
@@ -56,7 +56,7 @@ struct Outcome {
   }
 };
 
-// The per-request state Http1Session keeps while parsing.
+// The per-request state Http1RequestReader keeps while parsing.
 struct Reader {
   Outcome current;
   size_t head_bytes = 0;
@@ -90,7 +90,7 @@ int OnUrl(http_parser* parser, const char* at, size_t length) {
 
 int OnHeaderField(http_parser* parser, const char* at, size_t length) {
   Reader* self = Self(parser);
-  // As Http1Session::OnHeaderField: no trailers, names must be tokens.
+  // As Http1RequestReader::OnHeaderField: no trailers, names must be tokens.
   if (self->head_complete || !proxy::IsTokenText(std::string_view(at, length))) {
     self->current.refusal = Refusal::kBadFraming;
     return 1;
