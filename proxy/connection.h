@@ -1,7 +1,9 @@
-// What a Worker knows of a client connection, whichever protocol it speaks:
-// it can be told to drain, and destroying it closes it. ClientConnection
-// (TLS handshake, then HTTP/1.1) and Http2Session (HTTP/2 after ALPN "h2")
-// register with their Worker on creation and leave it on destruction.
+// What a Worker knows of a client connection, whatever stage or protocol it
+// is in: it can be told to drain, and destroying it closes it. TlsConnection
+// (accept and handshake) hands the socket over to an Http1Session or, after
+// ALPN "h2", an Http2Session. Each registers with its Worker on creation
+// and leaves it on destruction; at a hand-over the session registers before
+// the TlsConnection leaves, so the socket is counted once at rest.
 #pragma once
 
 namespace tlsproxy::proxy {

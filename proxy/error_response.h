@@ -1,5 +1,6 @@
 // The refusals the proxy makes itself, never forwarded from etcd, as
-// LocalResponse values (rendered by RenderHttp1). Every one has a JSON
+// LocalResponse values (rendered by RenderHttp1). An ACL verdict's refusal
+// for each protocol is in refusal.h, built from these. Every one has a JSON
 // body, because python-etcd reports a non-JSON error body as a "Bad
 // response" and loses the reason.
 #pragma once

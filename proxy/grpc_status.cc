@@ -4,18 +4,6 @@
 
 namespace tlsproxy::proxy {
 
-GrpcStatus GrpcRefusalFor(acl::Verdict verdict) {
-  switch (verdict) {
-    case acl::Verdict::kNeedCredentials:
-      return {kGrpcInvalidArgument, "etcdserver: user name is empty"};
-    case acl::Verdict::kForbidden:
-    case acl::Verdict::kReadOnly:
-    case acl::Verdict::kAllow:  // never asked: fail closed
-      break;
-  }
-  return {kGrpcPermissionDenied, "etcdserver: permission denied"};
-}
-
 std::string_view GrpcCodeName(int code) {
   static constexpr std::array<std::string_view, 17> kNames = {
       "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",

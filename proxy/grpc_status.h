@@ -1,12 +1,12 @@
-// gRPC status codes and the proxy's refusals in gRPC's shape: the one place
-// an ACL verdict becomes a grpc-status and grpc-message. The messages are
-// etcd's own, so clients react as they do to an etcd with auth on.
+// gRPC status codes and their spelling. An ACL refusal in gRPC's shape,
+// GrpcRefusalFor, is declared in refusal.h beside the other protocols'
+// renderings (included here, so a gRPC caller finds it with the codes).
 #pragma once
 
 #include <string>
 #include <string_view>
 
-#include "acl/acl.h"
+#include "proxy/refusal.h"
 
 namespace tlsproxy::proxy {
 
@@ -25,10 +25,6 @@ struct GrpcStatus {
   int code = kGrpcOk;
   std::string message;
 };
-
-// kNeedCredentials: 3 "etcdserver: user name is empty"; kForbidden and
-// kReadOnly: 7 "etcdserver: permission denied".
-GrpcStatus GrpcRefusalFor(acl::Verdict verdict);
 
 // Go's name of a code, as in "rpc error: code = PermissionDenied desc = ...".
 std::string_view GrpcCodeName(int code);

@@ -1,7 +1,8 @@
 // A response the proxy makes itself (every refusal), as a value: what to
 // say, apart from how a protocol frames it. Builders in error_response.h
-// make these; the client connection sends them with one call, and the
-// access log counts the body from the value.
+// and refusal.h make these; an Http1Session sends them with one call
+// (Http1Response::WriteLocal), and the access log counts the body from the
+// value.
 //
 // The value is protocol-neutral: `status`, `code` and `message` are what a
 // gRPC rendering needs (trailers), `headers` and `body` what an HTTP one

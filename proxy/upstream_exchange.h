@@ -23,7 +23,7 @@
 
 namespace tlsproxy::proxy {
 
-// Why an exchange failed; the client connection turns it into a 502 or 504.
+// Why an exchange failed; the HTTP/1.1 session turns it into a 502 or 504.
 enum class UpstreamFailure {
   kConnect,          // refused, unreachable, no socket: 502
   kTimeout,          // connect timed out: 504

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "proxy/client_connection.h"
+#include "proxy/tls_connection.h"
 
 namespace tlsproxy::proxy {
 namespace {
@@ -229,7 +229,7 @@ void Worker::Remove(Connection* connection) {
 
 void Worker::OnAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,
                       void* self) {
-  ClientConnection::Accept(*static_cast<Worker*>(self), fd, address, length);
+  TlsConnection::Accept(*static_cast<Worker*>(self), fd, address, length);
 }
 
 }  // namespace tlsproxy::proxy

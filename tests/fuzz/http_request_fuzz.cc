@@ -1,7 +1,7 @@
 // Fuzzes the request path through the HTTP layer without sockets: raw bytes
 // -> libhttp-parser with callbacks that collect a RequestHead and body the
-// way proxy/client_connection.cc does (that class needs a TLS socket, so the
-// thin glue is repeated here; keep the two in step) -> CheckRequestFraming at
+// way proxy/http1_request_reader.cc does (the thin glue is repeated here;
+// keep the two in step) -> CheckRequestFraming at
 // the end of the head -> per complete request ParseRequestTarget,
 // ReachesSubtree, ParseBasicAuth, ParseV3Request and the ACL decision.
 //
@@ -56,7 +56,7 @@ struct Outcome {
   }
 };
 
-// The per-request state ClientConnection keeps while parsing.
+// The per-request state Http1RequestReader keeps while parsing.
 struct Reader {
   Outcome current;
   size_t head_bytes = 0;
@@ -90,7 +90,7 @@ int OnUrl(http_parser* parser, const char* at, size_t length) {
 
 int OnHeaderField(http_parser* parser, const char* at, size_t length) {
   Reader* self = Self(parser);
-  // As ClientConnection::OnHeaderField: no trailers, names must be tokens.
+  // As Http1RequestReader::OnHeaderField: no trailers, names must be tokens.
   if (self->head_complete || !proxy::IsTokenText(std::string_view(at, length))) {
     self->current.refusal = Refusal::kBadFraming;
     return 1;
@@ -154,7 +154,7 @@ const http_parser_settings kSettings = [] {
   return s;
 }();
 
-// Parses `input` handed over `piece` bytes at a time, as ClientConnection's
+// Parses `input` handed over `piece` bytes at a time, as Http1Session's
 // ParseInput() loop does. Stops after a refusal or a non-keep-alive request.
 std::vector<Outcome> ParseAll(std::string_view input, size_t piece) {
   http_parser parser;
@@ -242,7 +242,7 @@ void CheckAccepted(const Outcome& o) {
   if (encodings.empty() && lengths.empty()) FUZZ_CHECK(o.body.empty(), head.target);
 }
 
-// What ClientConnection::HandleRequest does with an accepted request, up to
+// What Http1Session::HandleRequest does with an accepted request, up to
 // the decision; checks only that the pieces agree with each other.
 void Decide(const Outcome& o) {
   const acl::TargetResult parsed = acl::ParseRequestTarget(o.head.target);

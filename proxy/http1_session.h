@@ -1,10 +1,9 @@
-// One client's TLS connection, and the requests that arrive on it, one at a
-// time (pipelined requests wait in the input buffer).
+// The HTTP/1.1 session on one client connection whose TLS handshake is
+// done (TlsConnection hands it over when ALPN did not choose h2): its
+// requests, one at a time (pipelined requests wait in the input buffer).
 //
 // The path of a request, top to bottom:
-//   kHandshaking   TLS handshake; a verified client certificate gives the
-//                  connection its certificate identity.
-//   kReadingRequest  the request head and body are parsed (libhttp-parser);
+//   kReadingRequest  the request head and body are read (Http1RequestReader);
 //                  framing that could smuggle a second request, an oversized
 //                  head or body, or a protocol upgrade ends here with a 4xx.
 //   HandleRequest  canonicalise the target -> authenticate basic auth ->
@@ -12,15 +11,17 @@
 //                  JSON gateway, whose keys are in the body) -> either a
 //                  refusal or Forward().
 //   kForwarding    an UpstreamExchange carries the request to etcd and
-//                  streams the response back, re-framed for this client.
+//                  streams the response back, re-framed for this client
+//                  (Http1Response), reading etcd no faster than the client
+//                  takes the response.
 //   FinishRequest  one access-log line; next request or close.
 // Nothing is forwarded unless the ACL allowed exactly the target forwarded.
 //
 // Each request uses the Runtime (config, ACL, accounts) current when its
 // first byte is read, so a reload applies from the next request on a
 // kept-alive connection and never changes a request half way. Between
-// requests the connection holds no Runtime, so an idle connection never
-// keeps an old one (and its access-log file) alive.
+// requests the session holds no Runtime, so an idle connection never keeps
+// an old one (and its access-log file) alive.
 //
 // Lifetime: owned by its Worker's connection set; it destroys itself through
 // ScheduleDestroy(), which runs from the event loop, never from inside a
@@ -29,9 +30,6 @@
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <http_parser.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include <chrono>
 #include <memory>
@@ -41,6 +39,8 @@
 #include "acl/acl.h"
 #include "proxy/connection.h"
 #include "proxy/error_response.h"
+#include "proxy/http1_request_reader.h"
+#include "proxy/http1_response.h"
 #include "proxy/http_message.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream_exchange.h"
@@ -49,13 +49,16 @@ namespace tlsproxy::proxy {
 
 class Worker;
 
-class ClientConnection : public Connection, private UpstreamExchange::Delegate {
+class Http1Session : public Connection, private UpstreamExchange::Delegate {
  public:
-  // Takes ownership of `fd`, an accepted TCP socket.
-  static void Accept(Worker& worker, evutil_socket_t fd, const sockaddr* address, int length);
-  ~ClientConnection() override;
-  ClientConnection(const ClientConnection&) = delete;
-  ClientConnection& operator=(const ClientConnection&) = delete;
+  // Takes over `bev` (TLS, handshake done, ALPN not "h2") and its bytes
+  // already read; `cert_user` is the verified client certificate's name.
+  // Registers with the worker.
+  static void Start(Worker& worker, bufferevent* bev, std::string peer_ip, std::string peer,
+                    std::optional<std::string> cert_user);
+  ~Http1Session() override;
+  Http1Session(const Http1Session&) = delete;
+  Http1Session& operator=(const Http1Session&) = delete;
 
   // The server is shutting down: close now if idle, end an open watch with a
   // clean end of stream, otherwise let the request in flight finish and
@@ -63,18 +66,21 @@ class ClientConnection : public Connection, private UpstreamExchange::Delegate {
   void BeginDrain() override;
 
  private:
-  enum class State { kHandshaking, kReadingRequest, kForwarding, kClosing, kClosed };
-  enum class BodyFraming { kNone, kLength, kChunked, kUntilClose };
+  enum class State { kReadingRequest, kForwarding, kClosing, kClosed };
 
-  ClientConnection(Worker& worker, bufferevent* bev, std::string peer_ip, std::string peer);
+  Http1Session(Worker& worker, bufferevent* bev, std::string peer_ip, std::string peer,
+               std::optional<std::string> cert_user);
 
   // Request phases.
-  void OnHandshakeDone();
   void ParseInput();
   void HandleRequest();
   std::optional<acl::Identity> Authenticate(std::string* failure) const;
   size_t ThrottledFor() const;
+  Http1RequestReader::Limits RequestLimits() const;
   bool RequestTooSlow() const;
+  void SendContinue();
+  const RequestHead& head() const { return reader_.head(); }
+  const std::string& body() const { return reader_.body(); }
   std::optional<acl::Decision> DecideKeys(const acl::RequestTarget& target,
                                           const acl::Identity& identity) const;
   std::optional<acl::Decision> DecideGateway(const acl::RequestTarget& target,
@@ -82,9 +88,8 @@ class ClientConnection : public Connection, private UpstreamExchange::Delegate {
   void Forward(const acl::RequestTarget& target);
   std::string BuildUpstreamRequest(const acl::RequestTarget& target) const;
   void Refuse(ProxyError error, const char* message, bool keep_alive);
-  void RefuseGateway(acl::Verdict verdict);
+  void RefuseVerdict(acl::Verdict verdict, bool gateway);
   void SendRefusal(const LocalResponse& response, bool keep_alive);
-  void RefuseUnparsable();
   void FinishRequest();
   void ResetRequest();
 
@@ -102,7 +107,6 @@ class ClientConnection : public Connection, private UpstreamExchange::Delegate {
   void EndWatch();
 
   void LogAccess();
-  void Write(const std::string& bytes);  // gathers; Flush() sends
   void Flush();
   void SetReadTimeout(int seconds);
 
@@ -111,57 +115,28 @@ class ClientConnection : public Connection, private UpstreamExchange::Delegate {
   static void OnWriteDrained(bufferevent* bev, void* self);
   static void OnEvent(bufferevent* bev, short what, void* self);
   static void OnResume(evutil_socket_t, short, void* self);
-  static void OnHandshakeDeadline(evutil_socket_t, short, void* self);
   static void OnDestroy(evutil_socket_t, short, void* self);
-
-  // libhttp-parser callbacks.
-  static int OnMessageBegin(http_parser* parser);
-  static int OnUrl(http_parser* parser, const char* at, size_t length);
-  static int OnHeaderField(http_parser* parser, const char* at, size_t length);
-  static int OnHeaderValue(http_parser* parser, const char* at, size_t length);
-  static int OnHeadersComplete(http_parser* parser);
-  static int OnBody(http_parser* parser, const char* at, size_t length);
-  static int OnMessageComplete(http_parser* parser);
-  static const http_parser_settings kSettings;
-  bool CountHeadBytes(size_t length);
 
   Worker& worker_;
   std::shared_ptr<const Runtime> runtime_;  // set from a request's first byte to its end
   bufferevent* bev_;
   event* resume_event_ = nullptr;
-  // The whole handshake must end within timeouts.handshake (a read timeout
-  // alone restarts on every byte, so a client dripping bytes would never hit it).
-  event* handshake_deadline_ = nullptr;
   std::string peer_ip_;
   std::string peer_;  // ip:port, for logs
-  State state_ = State::kHandshaking;
-  std::optional<std::string> cert_user_;
+  State state_ = State::kReadingRequest;
+  std::optional<std::string> cert_user_;  // the verified client certificate's name
 
   // The request being read or served.
-  http_parser parser_;
-  RequestHead head_;
-  std::string body_;
-  size_t head_bytes_ = 0;
-  size_t url_bytes_ = 0;
-  HeaderCollector headers_;
-  bool message_complete_ = false;
-  bool reading_message_ = false;      // between a request's first byte and its end
+  Http1RequestReader reader_;
   bool request_timer_armed_ = false;  // the read timeout is request_headers, not idle
-  bool head_complete_ = false;        // headers done; any further field is a trailer
   bool keep_alive_ = true;
-  std::optional<ProxyError> parse_error_;
-  const char* parse_error_message_ = "";
   std::unique_ptr<UpstreamExchange> exchange_;
 
   // The response being written, and the access-log fields.
-  std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point forwarded_;
   bool is_watch_ = false;
-  BodyFraming framing_ = BodyFraming::kNone;
+  Http1Response response_;
   bool output_paused_ = false;
-  std::string pending_;  // response bytes gathered since the last Flush()
-  int status_ = 0;
-  size_t bytes_sent_ = 0;
   std::string identity_ = "-";
   std::string path_ = "-";
   std::string rule_ = "-";
