@@ -6,10 +6,11 @@
 #include <cstring>
 #include <ctime>
 
-#include "proxy/grpc_login.h"
+#include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "proxy/grpc_status.h"
 #include "proxy/http2_session.h"
 #include "proxy/log_escape.h"
+#include "proxy/login.h"
 #include "proxy/worker.h"
 
 namespace tlsproxy::proxy {
@@ -111,7 +112,7 @@ void GrpcCall::OnRequestHeaders() {
             TokenUser(*runtime_, head_.tokens(), std::time(nullptr))) {
       if (user->empty()) {
         session_.worker().metrics().CountAuthFailure("invalid_token");
-        return Finish(kGrpcUnauthenticated, "etcdserver: invalid auth token");
+        return Finish(kGrpcUnauthenticated, kInvalidToken);
       }
       identity_.basic_user = *user;
     }
@@ -209,24 +210,35 @@ void GrpcCall::OnRequestEnd() {
   Finish(kGrpcOk, "");
 }
 
+// etcd's Auth/Authenticate, answered by the proxy (proxy/login).
 void GrpcCall::AnswerLogin(const std::string& message) {
   rule_ = "login";
-  const LoginResult login = Login(*runtime_, message, session_.peer_ip(), std::time(nullptr));
-  if (!login.response) {
-    if (login.failed_password) {
-      session_.worker().metrics().CountAuthFailure("wrong_password");
-      if (runtime_->auth_throttle->RecordFailure(session_.peer_ip(),
-                                                 std::chrono::steady_clock::now())) {
-        spdlog::warn("{}: too many failed logins; refusing logins from this address for {} s",
-                     session_.peer(), runtime_->config->auth_throttle.backoff);
-      }
-    } else if (login.refusal.code == kGrpcResourceExhausted) {
-      session_.worker().metrics().CountAuthFailure("throttled");
-    }
-    return Finish(login.refusal.code, login.refusal.message);
+  etcdserverpb::AuthenticateRequest request;
+  if (!request.ParseFromString(message)) {
+    return Finish(kGrpcInvalidArgument, "grpc: cannot decode the request");
   }
-  identity_.basic_user = login.user;
-  SendToClient(FrameGrpcMessage(*login.response));
+  const LoginOutcome login =
+      Login(*runtime_, request.name(), request.password(), session_.peer_ip(), std::time(nullptr));
+  switch (login.kind) {
+    case LoginOutcome::Kind::kThrottled:
+      session_.worker().metrics().CountAuthFailure("throttled");
+      return Finish(kGrpcResourceExhausted, "etcdserver: too many failed logins; retry in " +
+                                                std::to_string(login.retry_after) + " s");
+    case LoginOutcome::Kind::kFailed:
+      session_.worker().metrics().CountAuthFailure("wrong_password");
+      if (login.backoff_started) {
+        spdlog::warn("{}: too many failed logins: back-off for {} s", session_.peer_ip(),
+                     runtime_->config->auth_throttle.backoff);
+      }
+      return Finish(kGrpcInvalidArgument, kLoginFailed);
+    case LoginOutcome::Kind::kOk:
+      break;
+  }
+  identity_.basic_user = request.name();
+  etcdserverpb::AuthenticateResponse response;
+  response.mutable_header()->set_cluster_id(KnownClusterId());
+  response.set_token(login.token);
+  SendToClient(FrameGrpcMessage(response.SerializeAsString()));
   Finish(kGrpcOk, "");
 }
 

@@ -4,11 +4,15 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
+#include "acl/ascii.h"
 #include "acl/basic_auth.h"
 #include "acl/request_target.h"
 #include "proxy/etcd_cluster_id.h"
+#include "proxy/grpc_status.h"
 #include "proxy/log_escape.h"
+#include "proxy/login.h"
 #include "proxy/refusal.h"
 #include "proxy/worker.h"
 
@@ -142,13 +146,16 @@ void Http1Session::HandleRequest() {
   path_ = target.path;
   const bool gateway = acl::V3Endpoint(target.path).has_value();
 
+  if (gateway && *acl::V3Endpoint(target.path) == "auth/authenticate" && head().method == "POST") {
+    return AnswerGatewayLogin();  // the proxy's own logins: see proxy/login
+  }
   if (const size_t wait = ThrottledFor(); wait > 0) {
     worker_.metrics().CountAuthFailure("throttled");
     rule_ = "auth_throttle";
     return SendRefusal(WithEtcdClusterId(ThrottledResponse(wait)), keep_alive_);
   }
   std::string failure;
-  std::optional<acl::Identity> identity = Authenticate(&failure);
+  std::optional<acl::Identity> identity = Authenticate(gateway, &failure);
   if (!identity) {
     if (runtime_->auth_throttle->RecordFailure(peer_ip_, std::chrono::steady_clock::now())) {
       spdlog::warn("{}: too many failed authentication attempts: back-off for {} s", peer_ip_,
@@ -157,6 +164,10 @@ void Http1Session::HandleRequest() {
     spdlog::info("{}: authentication failed: {}", peer_, failure);
     worker_.metrics().CountAuthFailure(failure);
     rule_ = "authentication";
+    if (gateway && failure == "invalid_token") {
+      return SendRefusal(GatewayErrorResponse(401, kGrpcUnauthenticated, kInvalidToken),
+                         keep_alive_);
+    }
     if (gateway) return SendRefusal(GatewayAuthenticationFailure(), keep_alive_);
     return RefuseVerdict(acl::Verdict::kNeedCredentials, /*gateway=*/false);
   }
@@ -213,9 +224,11 @@ size_t Http1Session::ThrottledFor() const {
 }
 
 // The identity the request proves: the connection's verified certificate
-// name, plus the basic-auth user when an Authorization header is present.
+// name, plus the basic-auth user when an Authorization header is present
+// (on the v3 gateway, the user of the proxy's login token when the header
+// is not Basic, as etcd's gateway takes a bare token there).
 // nullopt means the credentials presented are wrong: 401 whatever the path.
-std::optional<acl::Identity> Http1Session::Authenticate(std::string* failure) const {
+std::optional<acl::Identity> Http1Session::Authenticate(bool gateway, std::string* failure) const {
   acl::Identity identity;
   identity.cert_user = cert_user_;
   const auto values = head().All("authorization");
@@ -223,6 +236,18 @@ std::optional<acl::Identity> Http1Session::Authenticate(std::string* failure) co
   if (values.size() > 1) {
     *failure = "several_headers";
     return std::nullopt;
+  }
+  if (gateway && !acl::StartsWithIgnoreCase(values[0], "Basic ")) {
+    std::string_view token = values[0];
+    if (token.substr(0, 7) == "Bearer ") token.remove_prefix(7);
+    const std::optional<std::string> user =
+        TokenUser(*runtime_, {std::string(token)}, std::time(nullptr));
+    if (!user || user->empty()) {
+      *failure = "invalid_token";
+      return std::nullopt;
+    }
+    identity.basic_user = *user;
+    return identity;
   }
   const std::optional<acl::BasicCredentials> credentials = acl::ParseBasicAuth(values[0]);
   if (!credentials) {
@@ -235,6 +260,47 @@ std::optional<acl::Identity> Http1Session::Authenticate(std::string* failure) co
   }
   identity.basic_user = credentials->user;
   return identity;
+}
+
+// POST /v3/auth/authenticate: {"name", "password"} -> {"header", "token"},
+// answered by the proxy (proxy/login); nothing goes to etcd.
+void Http1Session::AnswerGatewayLogin() {
+  rule_ = "login";
+  const nlohmann::json request = nlohmann::json::parse(body(), nullptr, /*allow_exceptions=*/false);
+  const bool shaped = request.is_object() && request.contains("name") &&
+                      request["name"].is_string() && request.contains("password") &&
+                      request["password"].is_string();
+  if (!shaped) {
+    return SendRefusal(GatewayErrorResponse(400, 3, "expected {\"name\": ..., \"password\": ...}"),
+                       keep_alive_);
+  }
+  const std::string name = request["name"].get<std::string>();
+  const LoginOutcome login =
+      Login(*runtime_, name, request["password"].get<std::string>(), peer_ip_, std::time(nullptr));
+  switch (login.kind) {
+    case LoginOutcome::Kind::kThrottled:
+      worker_.metrics().CountAuthFailure("throttled");
+      return SendRefusal(ThrottledResponse(login.retry_after), keep_alive_);
+    case LoginOutcome::Kind::kFailed:
+      worker_.metrics().CountAuthFailure("wrong_password");
+      if (login.backoff_started) {
+        spdlog::warn("{}: too many failed logins: back-off for {} s", peer_ip_,
+                     runtime_->config->auth_throttle.backoff);
+      }
+      return SendRefusal(GatewayErrorResponse(400, 3, kLoginFailed), keep_alive_);
+    case LoginOutcome::Kind::kOk:
+      break;
+  }
+  identity_ = "basic:" + name;
+  nlohmann::json response = {
+      {"header", {{"cluster_id", std::to_string(KnownClusterId())}}},
+      {"token", login.token},
+  };
+  LocalResponse ok;
+  ok.status = 200;
+  ok.headers.emplace_back("Content-Type", "application/json");
+  ok.body = response.dump();
+  SendRefusal(ok, keep_alive_);
 }
 
 // ---- Forwarding ------------------------------------------------------------

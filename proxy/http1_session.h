@@ -74,7 +74,8 @@ class Http1Session : public Connection, private UpstreamExchange::Delegate {
   // Request phases.
   void ParseInput();
   void HandleRequest();
-  std::optional<acl::Identity> Authenticate(std::string* failure) const;
+  std::optional<acl::Identity> Authenticate(bool gateway, std::string* failure) const;
+  void AnswerGatewayLogin();
   size_t ThrottledFor() const;
   Http1RequestReader::Limits RequestLimits() const;
   bool RequestTooSlow() const;

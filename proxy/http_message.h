@@ -9,14 +9,13 @@
 #include <vector>
 
 #include "acl/ascii.h"
+#include "proxy/header_list.h"
 
 namespace tlsproxy::proxy {
 
 // The ASCII helpers live in acl/ (proxy -> acl); header code here uses them.
 using acl::EqualsIgnoreCase;
 using acl::LowerAscii;
-
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // A request line and its headers, as received (names keep their case).
 struct RequestHead {

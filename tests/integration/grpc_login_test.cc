@@ -155,6 +155,55 @@ TEST_F(GrpcLoginTest, CertificateAndTokenTogether) {
   EXPECT_EQ(etcd().V3ValueOf(key), "both");
 }
 
+// The JSON gateway's login: POST /v3/auth/authenticate, then the token in
+// Authorization (bare, as etcd's gateway takes it, or as "Bearer").
+TEST_F(GrpcLoginTest, GatewayAuthenticateAndToken) {
+  const auto post = [this](const std::string& path, const std::string& json,
+                           const std::string& authorization) {
+    HttpsRequest request;
+    request.method = "POST";
+    request.path = path;
+    request.body = json;
+    if (!authorization.empty()) request.headers.push_back("Authorization: " + authorization);
+    return Https(port(), request);
+  };
+  const HttpResponse login =
+      post("/v3/auth/authenticate",
+           "{\"name\":\"conftool\",\"password\":\"" + std::string(kConftoolPassword) + "\"}", "");
+  ASSERT_EQ(login.status, 200) << login.body;
+  const size_t at = login.body.find("\"token\":\"");
+  ASSERT_NE(at, std::string::npos) << login.body;
+  const std::string token = login.body.substr(at + 9, login.body.find('"', at + 9) - at - 9);
+  ASSERT_EQ(token.rfind("etp1.", 0), 0u) << login.body;
+
+  const std::string key = "/conftool/" + UniqueName("gateway-token");
+  const std::string put = "{\"key\":\"" + Base64(key) + "\",\"value\":\"" + Base64("gw") + "\"}";
+  EXPECT_EQ(post("/v3/kv/put", put, token).status, 200);
+  EXPECT_EQ(etcd().V3ValueOf(key), "gw");
+  const std::string outside = "/" + UniqueName("gateway-token");
+  const HttpResponse refused = post(
+      "/v3/kv/put", "{\"key\":\"" + Base64(outside) + "\",\"value\":\"eA==\"}", "Bearer " + token);
+  EXPECT_TRUE(IsJsonError(refused, 403)) << refused.body;
+  EXPECT_NE(refused.body.find("\"code\":7"), std::string::npos) << refused.body;
+  EXPECT_EQ(etcd().V3ValueOf(outside), std::nullopt);
+
+  const std::string other = "/conftool/" + UniqueName("gateway-bogus");
+  const HttpResponse bogus =
+      post("/v3/kv/put", "{\"key\":\"" + Base64(other) + "\",\"value\":\"eA==\"}",
+           "etp1.00.9999999999.00");
+  EXPECT_TRUE(IsJsonError(bogus, 401)) << bogus.body;
+  EXPECT_NE(bogus.body.find("etcdserver: invalid auth token"), std::string::npos) << bogus.body;
+  EXPECT_EQ(etcd().V3ValueOf(other), std::nullopt);
+
+  const HttpResponse wrong =
+      post("/v3/auth/authenticate", "{\"name\":\"conftool\",\"password\":\"nope\"}", "");
+  EXPECT_TRUE(IsJsonError(wrong, 400)) << wrong.body;
+  EXPECT_NE(wrong.body.find("authentication failed, invalid user ID or password"),
+            std::string::npos)
+      << wrong.body;
+  EXPECT_EQ(proxy().Logs().find(token), std::string::npos) << "the token reached the log";
+}
+
 TEST(GrpcLoginLifetimeTest, ExpiredTokenIsUnauthenticated) {
   Stack stack;
   ProxyOptions options;
