@@ -4,10 +4,9 @@
 // (Http1Response::WriteLocal), and the access log counts the body from the
 // value.
 //
-// The value is protocol-neutral: `status`, `code` and `message` are what a
-// gRPC rendering needs (trailers), `headers` and `body` what an HTTP one
-// needs. RenderHttp1 below is the HTTP/1.1 rendering; an HTTP/2 one will sit
-// beside it.
+// RenderHttp1 below is its only rendering: gRPC calls end with a gRPC
+// status instead (GrpcStatus, proxy/grpc_status.h), and an ACL refusal
+// becomes one or the other in proxy/refusal.
 #pragma once
 
 #include <string>
