@@ -782,6 +782,25 @@ etcd_revision() {
   grpc_py revision $(grpc_target "$target") "${tok[@]}" | json_field revision
 }
 
+# etcd_compact SUBJECT: compacts the etcd behind SUBJECT to its current
+# revision and defragments it, so every measurement starts from the same small
+# store (without it, after a round's million Puts etcd spent twice the CPU per
+# Range in the next round, whichever proxy was in front).
+etcd_compact() {
+  local ctl=(timeout 60 etcdctl --endpoints "http://127.0.0.1:$ETCD_PORT") rev
+  [ "$1" != etcd-auth ] || ctl=(timeout 60 etcdctl --endpoints "http://127.0.0.1:$ETCD_AUTH_PORT" --user "root:$PASSWORD")
+  rev=$("${ctl[@]}" get / -w json 2>>"$TMP/etcdctl.log" |
+        "$PY" -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])') ||
+    die "could not read etcd's revision: $(tail -3 "$TMP/etcdctl.log")"
+  local out
+  # (compacting again at the same revision is refused as already compacted: fine)
+  out=$("${ctl[@]}" compact "$rev" --physical 2>&1) || case "$out" in
+    *"required revision has been compacted"*) ;;
+    *) die "etcdctl compact failed: $out" ;;
+  esac
+  "${ctl[@]}" defrag >>"$TMP/etcdctl.log" 2>&1 || die "etcdctl defrag failed: $(tail -3 "$TMP/etcdctl.log")"
+}
+
 # Once, before measuring: every subject answers the benchmark's calls with
 # grpc-status 0, and the token key really needs the token.
 check_grpc_equivalence() {
@@ -844,6 +863,7 @@ measure_h2load() {
   local round="$1" scenario="$2" subject="$3" pid="$4" path="$6" body="$7" token="$8" epid="$9"
   local url="$5$6" out="$TMP/h2load-$scenario-$subject-$round" is_put=0
   [ "$path" != "$PUT_PATH" ] || is_put=1
+  etcd_compact "$subject"
   h2load_run "$out.warmup" "$url" "$body" "$token" 1
   local rev0=0 rev1=0
   [ "$is_put" = 0 ] || rev0=$(etcd_revision "$subject" "$token")
