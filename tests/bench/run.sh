@@ -787,8 +787,8 @@ etcd_revision() {
 # store (without it, after a round's million Puts etcd spent twice the CPU per
 # Range in the next round, whichever proxy was in front).
 etcd_compact() {
-  local ctl=(timeout 60 etcdctl --endpoints "http://127.0.0.1:$ETCD_PORT") rev
-  [ "$1" != etcd-auth ] || ctl=(timeout 60 etcdctl --endpoints "http://127.0.0.1:$ETCD_AUTH_PORT" --user "root:$PASSWORD")
+  local ctl=(timeout 130 etcdctl --command-timeout 120s --endpoints "http://127.0.0.1:$ETCD_PORT") rev
+  [ "$1" != etcd-auth ] || ctl=(timeout 130 etcdctl --command-timeout 120s --endpoints "http://127.0.0.1:$ETCD_AUTH_PORT" --user "root:$PASSWORD")
   rev=$("${ctl[@]}" get / -w json 2>>"$TMP/etcdctl.log" |
         "$PY" -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])') ||
     die "could not read etcd's revision: $(tail -3 "$TMP/etcdctl.log")"
