@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Turns run.sh's raw results into the markdown report (stdout).
 
-usage: report.py RESULTS.tsv META.tsv
+usage: report.py [--grpc] RESULTS.tsv META.tsv
+  --grpc: the gRPC scenarios' report (grpc_range, grpc_put, grpc_put_token, grpc_watch)
   RESULTS.tsv: round, scenario, subject, metric, value (one measurement a line)
   META.tsv:    key, value (date, machine, versions, settings, workers_supported, note...)
 Every figure in the main table is the median over rounds; ratios are
@@ -73,7 +74,134 @@ def target_text(bound, higher, name, r):
     return f"{sign} {bound:g}x {name}: {'met' if met else '**not met**'}"
 
 
+# gRPC rows: (scenario, metric, label, unit, higher_is_better, decimals,
+# (bound vs nginx, bound vs HAProxy, bound vs etcd direct) for tlsproxy / other).
+GRPC_ROWS = (
+    ("grpc_range", "rps", "unary KV/Range, one fixed key", "calls/s", True, 0, (None, None, None)),
+    ("grpc_range", "p50_ms", "", "p50 ms", False, 2, (None, None, None)),
+    ("grpc_range", "p99_ms", "", "p99 ms", False, 2, (None, None, None)),
+    ("grpc_range", "cpu_us_per_call", "", "proxy CPU µs/call", False, 1, (0.7, 0.7, None)),
+    ("grpc_range", "cpu_pct", "", "proxy CPU % of a core", False, 0, (None, None, None)),
+    ("grpc_range", "etcd_cpu_us_per_call", "", "etcd CPU µs/call", False, 1, (None, None, None)),
+    ("grpc_put", "rps", "unary KV/Put, one key (no credentials)", "calls/s", True, 0, (None, None, None)),
+    ("grpc_put", "p50_ms", "", "p50 ms", False, 2, (None, None, None)),
+    ("grpc_put", "p99_ms", "", "p99 ms", False, 2, (None, None, None)),
+    ("grpc_put", "cpu_us_per_call", "", "proxy CPU µs/call", False, 1, (0.7, 0.7, None)),
+    ("grpc_put", "cpu_pct", "", "proxy CPU % of a core", False, 0, (None, None, None)),
+    ("grpc_put", "etcd_cpu_us_per_call", "", "etcd CPU µs/call", False, 1, (None, None, None)),
+    ("grpc_watch", "all_ms", "watch fan-out: Watch streams, one write to etcd", "ms until all had the event",
+     False, 1, (None, None, 1.2)),
+    ("grpc_watch", "kib_per_watcher", "", "proxy RSS KiB per watcher", False, 2,
+     (None, None, None)),
+    ("grpc_watch", "setup_ms", "", "ms to create all watches", False, 0, (None, None, None)),
+)
+TOKEN_SUBJECTS = (("tlsproxy", "etcd-tlsproxy, its token (etcd behind it without auth)"),
+                  ("etcd-auth", "etcd direct, its own auth and token"),
+                  ("etcd", "etcd direct without auth"))
+TOKEN_ROWS = (("rps", "calls/s", True, 0, 0.9), ("p50_ms", "p50 ms", False, 2, None),
+              ("p99_ms", "p99 ms", False, 2, None), ("cpu_us_per_call", "proxy CPU µs/call", False, 1, None),
+              ("cpu_pct", "proxy CPU % of a core", False, 0, None),
+              ("etcd_cpu_us_per_call", "etcd CPU µs/call", False, 1, None))
+
+
+def grpc_main(data, meta):
+    rounds = sorted({r for values in data.values() for r in values})
+    out = []
+    w = out.append
+    w("# etcd-tlsproxy benchmark: latest gRPC results")
+    w("")
+    w("Produced by `tests/bench/run.sh --scenarios grpc_range,grpc_put,grpc_put_token,grpc_watch` "
+      "(see its header for the method).")
+    w("")
+    for key in ("date", "machine", "versions", "grpc_versions", "grpc_settings", "load"):
+        for v in meta.get(key, []):
+            w(f"- {key.replace('grpc_', '')}: {v}")
+    w("- layout: the proxy under test alone on core 0 (`taskset -c 0`), h2load and the Python gRPC clients "
+      "on core 1, etcd unpinned. One event loop each: etcd-tlsproxy `workers: 1`, nginx `worker_processes 1` "
+      "(`listen ssl http2`, `grpc_pass` to an upstream with a keepalive pool), HAProxy `nbthread 1` "
+      "(`alpn h2,http/1.1`, `server ... proto h2`). Same ECDSA P-256 certificate. Clients present no "
+      "certificate (h2load cannot): Range is a public read, the Put key is under etcd-tlsproxy's open rule "
+      "`\"/eventlogging\": []`; nginx and HAProxy decide nothing for gRPC, so they do less work than "
+      "etcd-tlsproxy, which decodes and decides every message. etcd direct is plaintext h2c (no TLS).")
+    w("- checks: every h2load run negotiated h2 by ALPN; after each, one call with the same bytes got "
+      "grpc-status 0 (h2load counts only `:status`); for Put, etcd's revision moved by at least the number "
+      "of calls h2load counted. Latency percentiles come from h2load's `--log-file` (per-call µs, every "
+      "call of the measured run).")
+    for v in meta.get("note", []):
+        w(f"- note: {v}")
+    w("")
+    w(f"Medians of {len(rounds)} round(s), subjects alternating within each round. "
+      "Ratios are etcd-tlsproxy / other.")
+    w("")
+    w("| scenario | metric | etcd-tlsproxy | nginx | HAProxy | etcd direct (h2c) | tlsproxy/nginx "
+      "| tlsproxy/HAProxy | tlsproxy/etcd | target (issue 13) |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    targets = []
+    for scenario, metric, label, unit, higher, dec, bounds in GRPC_ROWS:
+        m = {s: median(data, scenario, s, metric) for s in PROXIES + ("etcd",)}
+        if all(v is None for v in m.values()):
+            continue
+        rs = [ratio(m["tlsproxy"], m[s]) for s in ("nginx", "haproxy", "etcd")]
+        texts = [t for t in (target_text(b, higher, n, r) for b, n, r in
+                             zip(bounds, ("nginx", "HAProxy", "etcd direct"), rs)) if t]
+        targets += [f"{label or scenario} {unit}: {t}" for t in texts]
+        w(f"| {label} | {unit} | " + " | ".join(fmt(m[s], dec) for s in PROXIES + ("etcd",))
+          + " | " + " | ".join(f"{fmt(r, 2)}x" for r in rs) + f" | {'; '.join(texts) or '-'} |")
+    w("")
+    if any(k[0] == "grpc_put_token" for k in data):
+        w("Put with a password token (KV/Put of a key only root may write, `token` metadata from "
+          "Auth/Authenticate, logged in once per measurement):")
+        w("")
+        w("| metric | " + " | ".join(label for _, label in TOKEN_SUBJECTS)
+          + " | tlsproxy / etcd without auth | target (issue 13) |")
+        w("|---|---|---|---|---|---|")
+        for metric, unit, higher, dec, bound in TOKEN_ROWS:
+            m = {s: median(data, "grpc_put_token", s, metric) for s, _ in TOKEN_SUBJECTS}
+            if all(v is None for v in m.values()):
+                continue
+            r = ratio(m["tlsproxy"], m["etcd"])
+            t = target_text(bound, higher, "etcd direct without auth", r)
+            if t:
+                targets.append(f"authenticated Put {unit}: {t}")
+            w(f"| {unit} | " + " | ".join(fmt(m[s], dec) for s, _ in TOKEN_SUBJECTS)
+              + f" | {fmt(r, 2)}x | {t or '-'} |")
+        w("")
+    if targets:
+        w("Targets (issue 13):")
+        w("")
+        for t in targets:
+            w(f"- {t}")
+        w("")
+    errors = [(sc, su, r, v) for (sc, su, me), values in sorted(data.items()) if me == "errors"
+              for r, v in sorted(values.items()) if v]
+    if errors:
+        w("Errors seen (h2load failed, errored, timed-out or non-2xx calls):")
+        w("")
+        for sc, su, r, v in errors:
+            w(f"- {sc} / {su} / round {r}: {v:g}")
+    else:
+        w("No errors: every h2load call got `:status` 200, every sample grpc-status 0, every watcher "
+          "the event.")
+    w("")
+    w("<details><summary>Every round</summary>")
+    w("")
+    w("| scenario | metric | subject | " + " | ".join(f"round {r}" for r in rounds) + " |")
+    w("|---|---|---|" + "---|" * len(rounds))
+    for (scenario, subject, metric), values in sorted(data.items()):
+        if metric == "errors":
+            continue
+        w(f"| {scenario} | {metric} | {subject} | "
+          + " | ".join(fmt(values.get(r), 0 if metric.startswith(("rss", "cpu_pct", "calls")) else 2)
+                       for r in rounds) + " |")
+    w("")
+    w("</details>")
+    print("\n".join(out))
+
+
 def main():
+    if sys.argv[1] == "--grpc":
+        grpc_main(load(sys.argv[2]), load_meta(sys.argv[3]))
+        return
     data = load(sys.argv[1])
     meta = load_meta(sys.argv[2])
     rounds = sorted({r for values in data.values() for r in values})
