@@ -1,13 +1,11 @@
 #include "proxy/http1_response.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <vector>
+
+#include "proxy/direct_write.h"
 
 namespace tlsproxy::proxy {
 namespace {
@@ -78,30 +76,14 @@ void Http1Response::WriteLocal(const LocalResponse& response, bool keep_alive, b
   Write(RenderHttp1(response, keep_alive, is_head));
 }
 
-// Sends what Write() gathered, as one TLS record when it fits. With nothing
-// queued in libevent, SSL_write goes straight to the socket: this saves
-// arming and disarming a write event (two epoll_ctl calls and a loop turn)
-// for every response. Whatever it cannot take now goes to libevent's output
-// buffer, whose next SSL_write repeats exactly these bytes, as OpenSSL
-// requires after a WANT_WRITE.
+// Sends what Write() gathered, as one TLS record when it fits, straight to
+// the socket when nothing is queued (proxy/direct_write).
 void Http1Response::Flush(bool socket_open) {
   if (pending_.empty()) return;
-  evbuffer* output = bufferevent_get_output(bev_);
-  size_t sent = 0;
-  if (evbuffer_get_length(output) == 0 && socket_open) {
-    SSL* ssl = bufferevent_openssl_get_ssl(bev_);
-    if (ERR_peek_error() != 0)
-      ERR_clear_error();  // clearing an empty queue costs ~700 instructions
-    const int length = static_cast<int>(std::min<size_t>(pending_.size(), 1 << 30));
-    const int n = SSL_write(ssl, pending_.data(), length);
-    if (n > 0) {
-      sent = static_cast<size_t>(n);
-    } else {
-      ERR_clear_error();  // libevent reports the error when it retries
-    }
-  }
-  if (sent < pending_.size()) {
-    bufferevent_write(bev_, pending_.data() + sent, pending_.size() - sent);
+  if (socket_open) {
+    WriteTls(bev_, pending_);
+  } else {
+    bufferevent_write(bev_, pending_.data(), pending_.size());
   }
   pending_.clear();
   if (pending_.capacity() > kMaxKeptBuffer) std::string().swap(pending_);

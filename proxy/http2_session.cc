@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include "proxy/direct_write.h"
 #include "proxy/grpc_call.h"
 #include "proxy/worker.h"
 
@@ -235,13 +236,19 @@ void Http2Session::SendNow() {
     for (auto& [id, call] : calls_) call->ResumeRequest();
   }
   evbuffer* output = bufferevent_get_output(bev_);
-  while (evbuffer_get_length(output) < kOutputHighWater && nghttp2_session_want_write(session_)) {
+  // Everything nghttp2 has to send now, in one write (and so as few TLS
+  // records as it takes), straight to the socket when nothing is queued.
+  send_batch_.clear();
+  while (evbuffer_get_length(output) + send_batch_.size() < kOutputHighWater &&
+         nghttp2_session_want_write(session_)) {
     const uint8_t* data = nullptr;
     const ssize_t length = nghttp2_session_mem_send(session_, &data);
     if (length < 0) return Close();
     if (length == 0) break;
-    evbuffer_add(output, data, static_cast<size_t>(length));
+    send_batch_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(length));
   }
+  WriteTls(bev_, send_batch_);
+  if (send_batch_.capacity() > kOutputHighWater) std::string().swap(send_batch_);
   UpdateIdleTimeout();
   if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_) &&
       evbuffer_get_length(output) == 0) {

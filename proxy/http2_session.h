@@ -127,6 +127,7 @@ class Http2Session : public Connection {
   bool closed_ = false;
   bool idle_timer_on_ = false;
   size_t partial_bytes_ = 0;
+  std::string send_batch_;  // SendNow()'s frames, reused
   bool resume_requests_ = false;
 };
 

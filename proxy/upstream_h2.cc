@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "proxy/direct_write.h"
+
 namespace tlsproxy::proxy {
 namespace {
 
@@ -119,13 +121,17 @@ void UpstreamH2Connection::ScheduleSend() {
 void UpstreamH2Connection::SendNow() {
   if (dead_ || !connected_) return;
   evbuffer* output = bufferevent_get_output(bev_);
-  while (evbuffer_get_length(output) < kOutputHighWater && nghttp2_session_want_write(session_)) {
+  send_batch_.clear();
+  while (evbuffer_get_length(output) + send_batch_.size() < kOutputHighWater &&
+         nghttp2_session_want_write(session_)) {
     const uint8_t* data = nullptr;
     const ssize_t length = nghttp2_session_mem_send(session_, &data);
     if (length < 0) return Fail(nghttp2_strerror(static_cast<int>(length)));
     if (length == 0) break;
-    evbuffer_add(output, data, static_cast<size_t>(length));
+    send_batch_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(length));
   }
+  WritePlain(bev_, send_batch_);
+  if (send_batch_.capacity() > kOutputHighWater) std::string().swap(send_batch_);
   if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_) &&
       evbuffer_get_length(output) == 0) {
     Fail("etcd ended the HTTP/2 connection");

@@ -123,6 +123,7 @@ class UpstreamH2Connection {
   bool dead_ = false;
   std::map<int32_t, UpstreamStreamOwner*> owners_;
   std::map<int32_t, HeaderList> incoming_;  // headers being received, per stream
+  std::string send_batch_;                  // SendNow()'s frames, reused
 };
 
 // The worker's upstream HTTP/2 connections. Single-threaded.
