@@ -5,6 +5,7 @@
 // Every refused write is checked in etcd directly; after every flood the
 // proxy must still serve a new connection.
 #include <nghttp2/nghttp2.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -636,6 +637,57 @@ TEST(GrpcRawFlowTest, ClientResetOfAWatchCancelsItInEtcd) {
   client->Reset(watch);
   ASSERT_TRUE(client->RunUntil([] { return true; }));
   EXPECT_TRUE(WaitForEtcdMetric(stack.etcd, gauge, 0)) << EtcdMetric(stack.etcd, gauge);
+  EXPECT_TRUE(stack.proxy.Stop());
+}
+
+// ---- Deadlines, with an etcd of their own (stopped with SIGSTOP) ----------
+
+// A call's grpc-timeout is the proxy's deadline too: etcd hung, the call
+// ends with DEADLINE_EXCEEDED when it passes, and nothing reaches etcd later.
+TEST(GrpcRawDeadlineTest, GrpcTimeoutIsHonouredWhenEtcdHangs) {
+  Stack stack;
+  ASSERT_TRUE(stack.Start());
+  auto client = Connect(stack.port(), "root");
+  ASSERT_TRUE(client);
+  const std::string key = "/" + UniqueName("deadline");
+  stack.etcd.Signal(SIGSTOP);
+  const H2Client::Stream put = client->Call(
+      kPutPath, GrpcFrame(PutRequestBytes(key, "late")), {{"grpc-timeout", "300m"}}, 10s);
+  stack.etcd.Signal(SIGCONT);
+  EXPECT_EQ(put.GrpcStatus(), 4) << put.Describe();
+  EXPECT_EQ(put.GrpcMessage(), "context deadline exceeded") << put.Describe();
+  EXPECT_TRUE(stack.proxy.Stop());
+}
+
+// Without a grpc-timeout, timeouts.upstream_response bounds a unary call
+// until etcd's response head (UNAVAILABLE, so clients may go elsewhere) but
+// never a Watch, which waits as long as its client does.
+TEST(GrpcRawDeadlineTest, UpstreamResponseBoundsUnaryCallsNotWatches) {
+  Stack stack;
+  ProxyOptions options;
+  options.extra_yaml = "timeouts: {upstream_response: 1}\n";
+  ASSERT_TRUE(stack.Start(options));
+  auto client = Connect(stack.port(), "root");
+  ASSERT_TRUE(client);
+  const std::string key = "/" + UniqueName("slow");
+  const int32_t watch = client->Open(GrpcHeaders(kWatchPath));
+  ASSERT_GT(watch, 0);
+  client->Send(watch, GrpcFrame(WatchCreateBytes(key)));
+  ASSERT_TRUE(client->RunUntil([&] { return !GrpcMessages(client->stream(watch).data).empty(); }))
+      << client->stream(watch).Describe();
+
+  stack.etcd.Signal(SIGSTOP);
+  const H2Client::Stream range = client->Call(kRangePath, GrpcFrame(RangeRequestBytes(key)), {}, 10s);
+  stack.etcd.Signal(SIGCONT);
+  EXPECT_EQ(range.GrpcStatus(), 14) << range.Describe();
+  EXPECT_NE(range.GrpcMessage().find("upstream_response"), std::string::npos) << range.Describe();
+
+  // The watch, idle through all that, still gets its event.
+  const H2Client::Stream put = client->Call(kPutPath, GrpcFrame(PutRequestBytes(key, "event")));
+  EXPECT_EQ(put.GrpcStatus(), 0) << put.Describe();
+  EXPECT_TRUE(client->RunUntil([&] { return GrpcMessages(client->stream(watch).data).size() >= 2; }))
+      << client->stream(watch).Describe();
+  EXPECT_FALSE(client->stream(watch).closed);
   EXPECT_TRUE(stack.proxy.Stop());
 }
 
