@@ -651,8 +651,8 @@ TEST(GrpcRawDeadlineTest, GrpcTimeoutIsHonouredWhenEtcdHangs) {
   ASSERT_TRUE(client);
   const std::string key = "/" + UniqueName("deadline");
   stack.etcd.Signal(SIGSTOP);
-  const H2Client::Stream put = client->Call(
-      kPutPath, GrpcFrame(PutRequestBytes(key, "late")), {{"grpc-timeout", "300m"}}, 10s);
+  const H2Client::Stream put = client->Call(kPutPath, GrpcFrame(PutRequestBytes(key, "late")),
+                                            {{"grpc-timeout", "300m"}}, 10s);
   stack.etcd.Signal(SIGCONT);
   EXPECT_EQ(put.GrpcStatus(), 4) << put.Describe();
   EXPECT_EQ(put.GrpcMessage(), "context deadline exceeded") << put.Describe();
@@ -677,7 +677,8 @@ TEST(GrpcRawDeadlineTest, UpstreamResponseBoundsUnaryCallsNotWatches) {
       << client->stream(watch).Describe();
 
   stack.etcd.Signal(SIGSTOP);
-  const H2Client::Stream range = client->Call(kRangePath, GrpcFrame(RangeRequestBytes(key)), {}, 10s);
+  const H2Client::Stream range =
+      client->Call(kRangePath, GrpcFrame(RangeRequestBytes(key)), {}, 10s);
   stack.etcd.Signal(SIGCONT);
   EXPECT_EQ(range.GrpcStatus(), 14) << range.Describe();
   EXPECT_NE(range.GrpcMessage().find("upstream_response"), std::string::npos) << range.Describe();
@@ -685,8 +686,9 @@ TEST(GrpcRawDeadlineTest, UpstreamResponseBoundsUnaryCallsNotWatches) {
   // The watch, idle through all that, still gets its event.
   const H2Client::Stream put = client->Call(kPutPath, GrpcFrame(PutRequestBytes(key, "event")));
   EXPECT_EQ(put.GrpcStatus(), 0) << put.Describe();
-  EXPECT_TRUE(client->RunUntil([&] { return GrpcMessages(client->stream(watch).data).size() >= 2; }))
-      << client->stream(watch).Describe();
+  EXPECT_TRUE(client->RunUntil([&] {
+    return GrpcMessages(client->stream(watch).data).size() >= 2;
+  })) << client->stream(watch).Describe();
   EXPECT_FALSE(client->stream(watch).closed);
   EXPECT_TRUE(stack.proxy.Stop());
 }
