@@ -204,6 +204,53 @@ TEST_F(GrpcLoginTest, GatewayAuthenticateAndToken) {
   EXPECT_EQ(proxy().Logs().find(token), std::string::npos) << "the token reached the log";
 }
 
+// etcdctl --user for a txn and for watches, with private reads so that the
+// watches need the login: conftool's own prefix is watched, root's is not.
+TEST(GrpcLoginPrivateTest, EtcdctlUserTxnAndWatch) {
+  Stack stack;
+  ProxyOptions options;
+  options.public_reads = false;
+  ASSERT_TRUE(stack.Start(options));
+  const std::string conftool = std::string("conftool:") + kConftoolPassword;
+  const std::string mine = "/conftool/" + UniqueName("user-txn");
+  const std::string secret = "/conftool/secret/" + UniqueName("user-txn");
+  ASSERT_EQ(Etcdctl(stack.port(), conftool, {"put", mine, "a"}).exit_code, 0);
+
+  TempDir dir;
+  const auto txn = [&](const std::string& input) {
+    WriteFile(dir.File("stdin"), input);
+    return RunCommand(
+        {"/bin/sh", "-c", "exec \"$@\" < \"$0\"", dir.File("stdin"), "/usr/bin/etcdctl",
+         "--endpoints=https://localhost:" + std::to_string(stack.port()),
+         "--cacert=" + TestCertificates().ca, "--user=" + conftool, "--command-timeout=5s", "txn"},
+        {"ETCDCTL_API=3"}, 30s);
+  };
+  const CommandResult hidden =
+      txn("value(\"" + mine + "\") = \"a\"\n\nput " + secret + " leaked\n\n\n");
+  EXPECT_NE(hidden.exit_code, 0);
+  EXPECT_TRUE(Has(hidden, "etcdserver: permission denied")) << hidden.output;
+  EXPECT_EQ(stack.etcd.V3ValueOf(secret), std::nullopt);
+  const CommandResult allowed = txn("value(\"" + mine + "\") = \"a\"\n\nput " + mine + " b\n\n\n");
+  EXPECT_EQ(allowed.output, "SUCCESS\n\nOK\n") << allowed.output;
+  EXPECT_EQ(stack.etcd.V3ValueOf(mine), "b");
+
+  // From revision 1: the writes above are history, so the watch has them
+  // however late it starts; it never ends by itself, so the timeout stops it.
+  const std::vector<std::string> base = {
+      "/usr/bin/etcdctl", "--endpoints=https://localhost:" + std::to_string(stack.port()),
+      "--cacert=" + TestCertificates().ca, "--user=" + conftool, "watch"};
+  std::vector<std::string> watch_mine = base;
+  watch_mine.insert(watch_mine.end(), {mine, "--rev=1"});
+  const CommandResult seen = RunCommand(watch_mine, {"ETCDCTL_API=3"}, 4s);
+  EXPECT_TRUE(Has(seen, "PUT\n" + mine + "\nb\n")) << seen.output;
+  std::vector<std::string> watch_root = base;
+  watch_root.insert(watch_root.end(), {"/" + UniqueName("root-only"), "--rev=1"});
+  const CommandResult refused = RunCommand(watch_root, {"ETCDCTL_API=3"}, 4s);
+  EXPECT_TRUE(Has(refused, "permission denied")) << refused.output;
+  EXPECT_FALSE(Has(refused, "PUT")) << refused.output;
+  EXPECT_TRUE(stack.proxy.Stop());
+}
+
 TEST(GrpcLoginLifetimeTest, ExpiredTokenIsUnauthenticated) {
   Stack stack;
   ProxyOptions options;
