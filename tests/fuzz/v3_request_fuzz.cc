@@ -79,8 +79,8 @@ void CheckDecision(const AclVariant& v, const acl::Identity& identity,
   if (request.admin_only || request.accesses.empty()) {
     // Admin requests need the "/" rule, but for the few public admin reads
     // (member list, status) under public_reads.
-    const bool public_read = !request.IsWrite() && v.public_reads &&
-                             (!request.admin_only || request.public_read);
+    const bool public_read =
+        !request.IsWrite() && v.public_reads && (!request.admin_only || request.public_read);
     FUZZ_CHECK(root_listed || public_read, what);
     return;
   }

@@ -10,21 +10,12 @@
 namespace tlsproxy::integration {
 namespace {
 
-std::unique_ptr<H2Client> Open(uint16_t port, const std::string& who) {
-  H2Client::Options options;
-  options.client = who;
-  std::string error;
-  std::unique_ptr<H2Client> client = H2Client::Connect(port, options, &error);
-  EXPECT_TRUE(client) << error;
-  return client;
-}
-
 TEST(GrpcLimitsTest, V3OffRefusesEveryCall) {
   Stack stack;
   ProxyOptions options;
   options.extra_yaml = "v3: off\n";
   ASSERT_TRUE(stack.Start(options));
-  auto root = Open(stack.port(), "root");
+  auto root = Connect(stack.port(), "root");
   ASSERT_TRUE(root);
   const std::string key = "/" + UniqueName("v3-off");
   const H2Client::Stream put = root->Call(kPutPath, GrpcFrame(PutRequestBytes(key, "x")));
@@ -42,12 +33,12 @@ TEST(GrpcLimitsTest, V3AdminOnlyLetsOnlyTheRootRule) {
   options.extra_yaml = "v3: admin_only\n";
   ASSERT_TRUE(stack.Start(options));
   const std::string key = "/conftool/" + UniqueName("admin-only");
-  auto conftool = Open(stack.port(), "conftool");
+  auto conftool = Connect(stack.port(), "conftool");
   ASSERT_TRUE(conftool);
   const H2Client::Stream refused = conftool->Call(kPutPath, GrpcFrame(PutRequestBytes(key, "c")));
   EXPECT_EQ(refused.GrpcStatus(), 7) << refused.Describe();
   EXPECT_EQ(stack.etcd.V3ValueOf(key), std::nullopt);
-  auto root = Open(stack.port(), "root");
+  auto root = Connect(stack.port(), "root");
   ASSERT_TRUE(root);
   const H2Client::Stream put = root->Call(kPutPath, GrpcFrame(PutRequestBytes(key, "r")));
   EXPECT_EQ(put.GrpcStatus(), 0) << put.Describe();
@@ -60,7 +51,7 @@ TEST(GrpcLimitsTest, V3AdminOnlyLetsOnlyTheRootRule) {
 TEST(GrpcLimitsTest, OneConnectionCarries128Streams) {
   Stack stack;
   ASSERT_TRUE(stack.Start());
-  auto client = Open(stack.port(), "root");
+  auto client = Connect(stack.port(), "root");
   ASSERT_TRUE(client);
   ASSERT_TRUE(client->RunUntil([&] {
     return nghttp2_session_get_remote_settings(client->session(),
@@ -89,8 +80,8 @@ TEST(GrpcLimitsTest, IdleTimeoutClosesOnlyConnectionsWithNoStream) {
   ProxyOptions options;
   options.extra_yaml = "timeouts: {idle: 1}\n";
   ASSERT_TRUE(stack.Start(options));
-  auto idle = Open(stack.port(), "root");
-  auto watching = Open(stack.port(), "root");
+  auto idle = Connect(stack.port(), "root");
+  auto watching = Connect(stack.port(), "root");
   ASSERT_TRUE(idle && watching);
   const H2Client::Stream put =
       idle->Call(kPutPath, GrpcFrame(PutRequestBytes("/" + UniqueName("idle"), "v")));

@@ -28,17 +28,6 @@ constexpr int kResourceExhausted = 8;
 constexpr int kUnimplemented = 12;
 constexpr int kInternal = 13;
 
-// An H2Client as `cert` (a client certificate name, or none); fails the
-// test (non-fatally) and returns nullptr when it cannot connect.
-std::unique_ptr<H2Client> Connect(uint16_t port, std::optional<std::string> cert,
-                                  H2Client::Options options = {}) {
-  options.client = std::move(cert);
-  std::string error;
-  std::unique_ptr<H2Client> client = H2Client::Connect(port, options, &error);
-  EXPECT_TRUE(client) << error;
-  return client;
-}
-
 // The stream ended without success: a reset, a non-zero grpc-status or an
 // HTTP status other than 200.
 ::testing::AssertionResult Refused(const H2Client::Stream& stream) {

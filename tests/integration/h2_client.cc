@@ -1,6 +1,7 @@
 #include "tests/integration/h2_client.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -527,6 +528,15 @@ std::string GrpcPrefix(uint32_t length, bool compressed) {
     prefix.push_back(static_cast<char>((length >> shift) & 0xff));
   }
   return prefix;
+}
+
+std::unique_ptr<H2Client> Connect(uint16_t port, std::optional<std::string> cert,
+                                  H2Client::Options options) {
+  options.client = std::move(cert);
+  std::string error;
+  std::unique_ptr<H2Client> client = H2Client::Connect(port, options, &error);
+  EXPECT_TRUE(client) << error;
+  return client;
 }
 
 std::string GrpcFrame(std::string_view message, bool compressed) {

@@ -224,6 +224,11 @@ class H2Client {
 H2Headers GrpcHeaders(const std::string& path, const H2Headers& extra = {});
 // `message` with gRPC's 5-byte prefix (flag byte, big-endian length).
 std::string GrpcFrame(std::string_view message, bool compressed = false);
+
+// An H2Client as `cert` (a client certificate name, or none); fails the
+// test (non-fatally) and returns nullptr when it cannot connect.
+std::unique_ptr<H2Client> Connect(uint16_t port, std::optional<std::string> cert,
+                                  H2Client::Options options = {});
 // A prefix alone: flag byte and a declared `length`.
 std::string GrpcPrefix(uint32_t length, bool compressed = false);
 // The messages in `data` (gRPC-framed); stops at a partial one.
