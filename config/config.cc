@@ -279,6 +279,8 @@ class Validator {
   void OnAccount(const Entry& entry);
   void OnAcls(const Entry& entry);
   void OnAcl(const Entry& entry);
+  void ReadAclUser(const Entry& list, const YAML::Node& item, std::vector<std::string>* out);
+  void ReadAclLists(const Entry& entry, AclRule* rule);
   void OnPublicReads(const Entry& entry) { Assign(ReadBool(entry), &config_.public_reads); }
   void OnReadOnly(const Entry& entry) { Assign(ReadBool(entry), &config_.read_only); }
   void OnMaxBodyBytes(const Entry& entry) {
@@ -653,25 +655,65 @@ void Validator::OnAcl(const Entry& entry) {
         "duplicate prefix: same as '" + *prefix + "' on line " + std::to_string(first->second));
     return;
   }
-  if (!entry.value.IsSequence()) {
+  AclRule rule{*prefix, {}, entry.line, std::nullopt};
+  if (entry.value.IsSequence()) {
+    // The short form: writers; [] lets anyone write.
+    for (const YAML::Node& item : entry.value) ReadAclUser(entry, item, &rule.users);
+  } else if (entry.value.IsMap()) {
+    ReadAclLists(entry, &rule);
+  } else {
     AddError(entry.path, entry.line,
-             "expected a list of users ([] lets anyone write), got " + Describe(entry.value));
+             "expected a list of users ([] lets anyone write) or {write: ..., read: ...}, got " +
+                 Describe(entry.value));
     return;
   }
-  AclRule rule{*prefix, {}, entry.line};
-  for (const YAML::Node& item : entry.value) {
-    const Entry element{entry.path, "", LineOf(item), item};
-    const std::optional<std::string> user = ReadString(element);
-    if (!user) continue;
-    if (user->empty() || HasControlChar(*user)) {
-      AddError(element.path, element.line,
-               "user names must be non-empty, without control characters");
-      continue;
-    }
-    rule.users.push_back(*user);
-    acl_users_.push_back(AclUserRef{element.path, element.line, *user});
-  }
   config_.acls.push_back(std::move(rule));
+}
+
+// One name of a rule's list, checked and remembered for the accounts check.
+void Validator::ReadAclUser(const Entry& list, const YAML::Node& item,
+                            std::vector<std::string>* out) {
+  const Entry element{list.path, "", LineOf(item), item};
+  const std::optional<std::string> user = ReadString(element);
+  if (!user) return;
+  if (user->empty() || HasControlChar(*user)) {
+    AddError(element.path, element.line,
+             "user names must be non-empty, without control characters");
+    return;
+  }
+  out->push_back(*user);
+  acl_users_.push_back(AclUserRef{element.path, element.line, *user});
+}
+
+// The long form: {write: NAMES, read: NAMES}, `write` required, each either
+// the word `any` or a non-empty list of names. An empty list is an error:
+// some would read it as "nobody", others as "anyone".
+void Validator::ReadAclLists(const Entry& entry, AclRule* rule) {
+  bool has_write = false;
+  ForEachKey(entry, [&](const Entry& list) {
+    if (list.name != "write" && list.name != "read") {
+      AddError(list.path, list.line, "unknown key: a rule has write and read");
+      return;
+    }
+    std::vector<std::string> names;
+    if (list.value.IsScalar() && list.value.Scalar() == "any") {
+      // anyone: the empty list
+    } else if (list.value.IsSequence() && list.value.size() > 0) {
+      for (const YAML::Node& item : list.value) ReadAclUser(list, item, &names);
+    } else {
+      AddError(list.path, list.line,
+               "expected `any` or a non-empty list of names, got " + Describe(list.value) +
+                   " (an empty list is ambiguous: write `any` for anyone)");
+      return;
+    }
+    if (list.name == "write") {
+      has_write = true;
+      rule->users = std::move(names);
+    } else {
+      rule->readers = std::move(names);
+    }
+  });
+  if (!has_write) AddError(entry.path, entry.line, "a rule in the long form needs `write`");
 }
 
 void Validator::OnV3(const Entry& entry) {

@@ -72,8 +72,13 @@ struct TlsSettings {
 // One entry of `acls`: a key prefix under /v2/keys and who may write there.
 struct AclRule {
   std::string prefix;  // canonical: starts with '/', no trailing '/' except for "/" itself
-  std::vector<std::string> users;  // empty: anyone may write
+  std::vector<std::string> users;  // writers; empty: anyone may write
   int line = 0;
+  // Readers, when the rule has its own read list (the long form's `read:`):
+  // names, or empty for `read: any`. Unset (the short form, or a long form
+  // without `read`): reads follow public_reads and the write list, as the
+  // short form always has.
+  std::optional<std::vector<std::string>> readers;
 };
 
 struct LogSettings {

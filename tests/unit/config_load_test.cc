@@ -352,6 +352,30 @@ std::string WithAcls(const std::string& acl_lines) {
          acl_lines;
 }
 
+// acls in the long form: own read lists; the short form keeps its meaning.
+TEST_F(ConfigTest, AclLongForm) {
+  const LoadResult result =
+      Parse(WithAcls("  /: [root]\n"
+                     "  /conftool: {read: [root, conftool], write: [conftool, root]}\n"
+                     "  /registry/secrets: {write: [root]}\n"
+                     "  /eventlogging: {write: any, read: any}\n"));
+  ASSERT_TRUE(result.ok()) << Dump(result.errors);
+  const std::vector<AclRule>& acls = result.config->acls;
+  ASSERT_EQ(acls.size(), 4u);
+  EXPECT_EQ(acls[0].prefix, "/");
+  EXPECT_FALSE(acls[0].readers.has_value());  // short form: reads follow public_reads
+  EXPECT_EQ(acls[1].prefix, "/conftool");
+  EXPECT_EQ(acls[1].users, (std::vector<std::string>{"conftool", "root"}));
+  ASSERT_TRUE(acls[1].readers.has_value());
+  EXPECT_EQ(*acls[1].readers, (std::vector<std::string>{"root", "conftool"}));
+  EXPECT_EQ(acls[2].prefix, "/eventlogging");
+  EXPECT_TRUE(acls[2].users.empty());  // write: any
+  ASSERT_TRUE(acls[2].readers.has_value());
+  EXPECT_TRUE(acls[2].readers->empty());  // read: any
+  EXPECT_EQ(acls[3].prefix, "/registry/secrets");
+  EXPECT_FALSE(acls[3].readers.has_value());  // no `read`: as the short form
+}
+
 std::vector<BadCase> BadCases() {
   return {
       // Document shape.
@@ -400,6 +424,18 @@ std::vector<BadCase> BadCases() {
       {"AclUsersIsString", WithAcls("  /: root\n"), "acls./", 6, "expected a list of users"},
       {"AclUsersIsNull", WithAcls("  /:\n"), "acls./", 6, "expected a list of users"},
       {"AclUserIsMap", WithAcls("  /:\n    - {a: b}\n"), "acls./", 7, "expected a string"},
+      // The long form: write required, read optional, each `any` or names.
+      {"AclLongFormNoWrite", WithAcls("  /: {read: [root]}\n"), "acls./", 6, "needs `write`"},
+      {"AclLongFormEmptyWrite", WithAcls("  /: {write: []}\n"), "acls./.write", 6,
+       "an empty list is ambiguous"},
+      {"AclLongFormEmptyRead", WithAcls("  /: {write: [root], read: []}\n"), "acls./.read", 6,
+       "an empty list is ambiguous"},
+      {"AclLongFormOtherWord", WithAcls("  /: {write: [root], read: everyone}\n"), "acls./.read", 6,
+       "expected `any` or a non-empty list"},
+      {"AclLongFormUnknownKey", WithAcls("  /: {write: [root], list: [root]}\n"), "acls./.list", 6,
+       "unknown key"},
+      {"AclLongFormUnknownUser", WithAcls("  /: {write: [root], read: [nobody]}\n"), "acls./.read",
+       6, "not defined in accounts"},
       {"AccountsIsList", MinimalPlus("accounts: [root]\n"), "accounts", 6, "expected a map"},
       {"LogIsString", MinimalPlus("log: info\n"), "log", 6, "expected a map"},
       {"NonScalarKey", MinimalPlus("? [a]\n: b\n"), "", 6, "keys must be strings"},
