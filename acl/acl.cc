@@ -73,12 +73,20 @@ std::vector<const config::AclRule*> Acl::RulesBelow(const std::string& key) cons
   return below;
 }
 
-bool Acl::Lists(const config::AclRule& rule, const Identity& identity) {
-  if (rule.users.empty()) return true;
-  auto listed = [&rule](const std::optional<std::string>& name) {
-    return name && std::find(rule.users.begin(), rule.users.end(), *name) != rule.users.end();
+bool Acl::Named(const std::vector<std::string>& names, const Identity& identity) {
+  auto listed = [&names](const std::optional<std::string>& name) {
+    return name && std::find(names.begin(), names.end(), *name) != names.end();
   };
   return listed(identity.cert_user) || listed(identity.basic_user);
+}
+
+bool Acl::Lists(const config::AclRule& rule, const Identity& identity) {
+  return rule.users.empty() || Named(rule.users, identity);
+}
+
+bool Acl::ListsReader(const config::AclRule& rule, const Identity& identity) const {
+  if (rule.readers) return rule.readers->empty() || Named(*rule.readers, identity);
+  return public_reads_ || Lists(rule, identity);
 }
 
 Decision Acl::Decide(const AclRequest& request) const {
@@ -86,7 +94,7 @@ Decision Acl::Decide(const AclRequest& request) const {
   if (!read && read_only_) return Decision{Verdict::kReadOnly, "read_only", "read-only mode"};
   switch (request.target.endpoint) {
     case Endpoint::kKeys:
-      if (read && public_reads_) return Allow("public_reads", "public read");
+      if (read) return DecideKeyRead(request);
       return DecideKey(request, read);
     case Endpoint::kPublicRead:
       if (read && public_reads_) return Allow("public_reads", "public read");
@@ -120,8 +128,10 @@ Decision Acl::DecideV3(const Identity& identity, const V3Request& request) const
     if (request.public_read && public_reads_) return Allow("public_reads", "public read");
     return DecideByRootRule(identity);
   }
-  if (!request.IsWrite() && public_reads_) return Allow("public_reads", "public read");
-  if (request.accesses.empty()) return DecideByRootRule(identity);
+  if (request.accesses.empty()) {
+    if (public_reads_ && !request.IsWrite()) return Allow("public_reads", "public read");
+    return DecideByRootRule(identity);
+  }
   return DecideV3Accesses(identity, request);
 }
 
@@ -129,22 +139,58 @@ Decision Acl::DecideV3Accesses(const Identity& identity, const V3Request& reques
   std::vector<std::string> checked;
   bool all_open = true;
   for (const KeyAccess& access : request.accesses) {
-    if (access.kind == AccessKind::kRead && public_reads_) continue;
+    const bool read = access.kind == AccessKind::kRead;
     const RangeRules touched = RulesForAccess(rules_, access);
-    if (touched.unruled) return Deny(identity, kNoRule, "v3 range reaches keys no rule covers");
+    if (touched.unruled && !(read && public_reads_)) {
+      return Deny(identity, kNoRule, "v3 range reaches keys no rule covers");
+    }
     for (const config::AclRule* rule : touched.rules) {
-      if (!Lists(*rule, identity)) {
+      // A read of a rule without its own read list is public under
+      // public_reads: nothing to check, nothing to name.
+      if (read && !rule->readers && public_reads_) continue;
+      if (read ? !ListsReader(*rule, identity) : !Lists(*rule, identity)) {
         return Deny(identity, rule->prefix, NotListedReason(identity, rule->prefix));
       }
-      all_open = all_open && rule->users.empty();
+      all_open = all_open && (read && rule->readers ? rule->readers->empty() : rule->users.empty());
       if (std::find(checked.begin(), checked.end(), rule->prefix) == checked.end()) {
         checked.push_back(rule->prefix);
       }
     }
   }
+  if (checked.empty()) return Allow("public_reads", "public read");
   std::string rules;
   for (const std::string& prefix : checked) rules += (rules.empty() ? "" : ",") + prefix;
   return Allow(rules, all_open ? "open rule" : "listed");
+}
+
+// A v2 read of a key. The winning rule's readers decide; a rule below the
+// key with its own read list is reached by any read (the key may be a
+// directory, whose listing shows what is below), a rule below without one
+// only by a recursive read under private reads, as before read lists.
+Decision Acl::DecideKeyRead(const AclRequest& request) const {
+  const Identity& identity = request.identity;
+  const config::AclRule* rule = WinningRule(request.target.key);
+  bool private_rule_reached = rule != nullptr && rule->readers.has_value();
+  for (const config::AclRule* below : RulesBelow(request.target.key)) {
+    if (below->readers) {
+      private_rule_reached = true;
+      if (!ListsReader(*below, identity)) {
+        return Deny(identity, below->prefix, "read reaches " + below->prefix);
+      }
+    } else if (!public_reads_ && request.reaches_subtree && !Lists(*below, identity)) {
+      return Deny(identity, below->prefix, "recursive read reaches " + below->prefix);
+    }
+  }
+  if (rule == nullptr) {
+    if (public_reads_) return Allow("public_reads", "public read");
+    return Deny(identity, kNoRule, "no rule covers key");
+  }
+  if (!ListsReader(*rule, identity)) {
+    return Deny(identity, rule->prefix, NotListedReason(identity, rule->prefix));
+  }
+  if (public_reads_ && !private_rule_reached) return Allow("public_reads", "public read");
+  const bool open = rule->readers ? rule->readers->empty() : rule->users.empty();
+  return Allow(rule->prefix, open ? "open rule" : "listed");
 }
 
 Decision Acl::DecideKey(const AclRequest& request, bool read) const {

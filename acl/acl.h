@@ -83,8 +83,16 @@ class Acl {
   const config::AclRule* WinningRule(const std::string& key) const;
   // Rules strictly below `key` (prefix is a descendant of key).
   std::vector<const config::AclRule*> RulesBelow(const std::string& key) const;
-  // True when the rule lists either identity, or lists nobody (open rule).
+  // True when either name of `identity` is in `names`.
+  static bool Named(const std::vector<std::string>& names, const Identity& identity);
+  // True when the rule lists either identity as a writer, or lists nobody
+  // (open rule).
   static bool Lists(const config::AclRule& rule, const Identity& identity);
+  // Whether `identity` may read under `rule`: its own read list when it has
+  // one (empty: anyone), else anyone under public_reads, else its writers.
+  bool ListsReader(const config::AclRule& rule, const Identity& identity) const;
+  // A /v2/keys read: the winning rule's readers, and the read lists below.
+  Decision DecideKeyRead(const AclRequest& request) const;
   // A /v2/keys request not settled by read_only or public_reads.
   Decision DecideKey(const AclRequest& request, bool read) const;
   // Requests outside /v2/keys (not settled by public_reads): the "/" rule alone.
