@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -277,6 +278,12 @@ class Validator {
   void AddTlsGroup(const std::string& name, const std::string& path, int line);
   void OnAccounts(const Entry& entry);
   void OnAccount(const Entry& entry);
+  void OnTlsIdentity(const Entry& entry);
+  void OnTlsIdentityPrefix(const Entry& entry) {
+    if (const std::optional<std::string> prefix = ReadString(entry)) {
+      config_.tls.identity_prefix = *prefix;
+    }
+  }
   void OnAcls(const Entry& entry);
   void OnAcl(const Entry& entry);
   void ReadAclUser(const Entry& list, const YAML::Node& item, std::vector<std::string>* out);
@@ -469,7 +476,9 @@ void Validator::OnTls(const Entry& entry) {
                                 {"require_client_cert", &Validator::OnTlsRequireClientCert},
                                 {"protocols", &Validator::OnTlsProtocols},
                                 {"ciphers", &Validator::OnTlsCiphers},
-                                {"groups", &Validator::OnTlsGroups}},
+                                {"groups", &Validator::OnTlsGroups},
+                                {"identity", &Validator::OnTlsIdentity},
+                                {"identity_prefix", &Validator::OnTlsIdentityPrefix}},
                                {"cert", "key"}};
   Dispatch(entry, kTable);
 }
@@ -628,6 +637,43 @@ void Validator::OnAccount(const Entry& entry) {
     return;
   }
   config_.accounts[user] = entry.value.Scalar();
+}
+
+// `cn`, `uri_san` or `dns_san`, or an ordered list of them, each once.
+void Validator::OnTlsIdentity(const Entry& entry) {
+  static const std::map<std::string, IdentitySource> kSources = {
+      {"cn", IdentitySource::kCn},
+      {"uri_san", IdentitySource::kUriSan},
+      {"dns_san", IdentitySource::kDnsSan}};
+  std::vector<Entry> items;
+  if (entry.value.IsSequence() && entry.value.size() > 0) {
+    for (const YAML::Node& item : entry.value) {
+      items.push_back(Entry{entry.path, "", LineOf(item), item});
+    }
+  } else if (entry.value.IsScalar()) {
+    items.push_back(entry);
+  } else {
+    AddError(entry.path, entry.line,
+             "expected cn, uri_san or dns_san, or a list of them, got " + Describe(entry.value));
+    return;
+  }
+  std::vector<IdentitySource> sources;
+  for (const Entry& item : items) {
+    const std::optional<std::string> name = ReadString(item);
+    if (!name) return;
+    const auto known = kSources.find(*name);
+    if (known == kSources.end()) {
+      AddError(item.path, item.line, "expected cn, uri_san or dns_san, got '" + *name + "'");
+      return;
+    }
+    if (std::find(sources.begin(), sources.end(), known->second) != sources.end()) {
+      AddError(item.path, item.line, "'" + *name + "' is listed twice");
+      return;
+    }
+    sources.push_back(known->second);
+  }
+  config_.tls.identity = std::move(sources);
+  config_.tls.identity_line = entry.line;
 }
 
 void Validator::OnAcls(const Entry& entry) {

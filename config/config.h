@@ -43,6 +43,9 @@ struct HostPort {
 // not negotiate them at its default security level.
 enum class TlsProtocol { kTls12, kTls13 };
 
+// Where a client certificate's identity is read.
+enum class IdentitySource { kCn, kUriSan, kDnsSan };
+
 struct TlsSettings {
   std::string cert_file;  // leaf + intermediates, PEM
   int cert_line = 0;
@@ -67,6 +70,15 @@ struct TlsSettings {
   // OpenSSL knows them is checked by proxy/tls_context.
   std::vector<std::string> groups;
   int groups_line = 0;
+  // `tls.identity`: where a verified client certificate's name is read, in
+  // order; the first kind present in the certificate decides (the next is
+  // not tried), and several names of that kind give no identity. Default:
+  // the subject CN alone, as before.
+  std::vector<IdentitySource> identity = {IdentitySource::kCn};
+  int identity_line = 0;
+  // `tls.identity_prefix`: stripped from a URI SAN before matching (a URI
+  // SAN without it gives no identity); empty: the whole URI.
+  std::string identity_prefix;
 };
 
 // One entry of `acls`: a key prefix under /v2/keys and who may write there.

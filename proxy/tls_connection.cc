@@ -100,7 +100,8 @@ void TlsConnection::OnHandshakeDone() {
   event_free(handshake_deadline_);
   handshake_deadline_ = nullptr;
   SSL* ssl = bufferevent_openssl_get_ssl(bev_);
-  std::optional<std::string> cert_user = TlsContext::VerifiedClientName(ssl);
+  std::optional<std::string> cert_user =
+      TlsContext::VerifiedClientName(ssl, worker_.runtime()->config->tls);
   bufferevent* bev = bev_;
   bev_ = nullptr;
   if (TlsContext::NegotiatedHttp2(ssl)) {

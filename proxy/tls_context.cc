@@ -3,7 +3,9 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -263,22 +265,70 @@ std::time_t TlsContext::NotAfter() const {
   return timegm(&expiry);
 }
 
-std::optional<std::string> TlsContext::VerifiedClientName(SSL* ssl) {
+std::optional<std::string> TlsContext::VerifiedClientName(SSL* ssl,
+                                                          const config::TlsSettings& tls) {
   X509* leaf = SSL_get0_peer_certificate(ssl);
   if (leaf == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
-  const X509_NAME* subject = X509_get_subject_name(leaf);
-  const int first = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-  if (first < 0 || X509_NAME_get_index_by_NID(subject, NID_commonName, first) >= 0) {
-    return std::nullopt;  // no CN, or an ambiguous one
-  }
-  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, first));
+  return CertificateIdentity(leaf, tls);
+}
+
+namespace {
+
+std::optional<std::string> Utf8(const ASN1_STRING* data) {
   unsigned char* utf8 = nullptr;
   const int length = ASN1_STRING_to_UTF8(&utf8, data);
-  if (length <= 0) return std::nullopt;
-  std::string name(reinterpret_cast<char*>(utf8), static_cast<size_t>(length));
+  if (length < 0) return std::nullopt;
+  std::string text(reinterpret_cast<char*>(utf8), static_cast<size_t>(length));
   OPENSSL_free(utf8);
-  if (name.find('\0') != std::string::npos) return std::nullopt;
-  return name;
+  return text;
+}
+
+// Every name of one kind in `leaf` (an unreadable one counts, as "").
+std::vector<std::string> NamesOf(X509* leaf, config::IdentitySource source) {
+  std::vector<std::string> names;
+  if (source == config::IdentitySource::kCn) {
+    const X509_NAME* subject = X509_get_subject_name(leaf);
+    for (int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
+         i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) {
+      names.push_back(Utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i))).value_or(""));
+    }
+    return names;
+  }
+  const int type = source == config::IdentitySource::kUriSan ? GEN_URI : GEN_DNS;
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr));
+  if (sans == nullptr) return names;
+  for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(sans, i);
+    if (name->type != type) continue;
+    const ASN1_IA5STRING* text =
+        type == GEN_URI ? name->d.uniformResourceIdentifier : name->d.dNSName;
+    names.push_back(Utf8(text).value_or(""));
+  }
+  GENERAL_NAMES_free(sans);
+  return names;
+}
+
+}  // namespace
+
+std::optional<std::string> TlsContext::CertificateIdentity(X509* leaf,
+                                                           const config::TlsSettings& tls) {
+  for (const config::IdentitySource source : tls.identity) {
+    const std::vector<std::string> names = NamesOf(leaf, source);
+    if (names.empty()) continue;                 // absent: the next kind
+    if (names.size() != 1) return std::nullopt;  // ambiguous: no identity
+    std::string name = names.front();
+    if (source == config::IdentitySource::kUriSan && !tls.identity_prefix.empty()) {
+      if (name.rfind(tls.identity_prefix, 0) != 0) return std::nullopt;
+      name.erase(0, tls.identity_prefix.size());
+    }
+    const bool control = std::any_of(name.begin(), name.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (name.empty() || name.size() > 255 || control) return std::nullopt;
+    return name;  // the first kind present decides, listed or not
+  }
+  return std::nullopt;
 }
 
 }  // namespace tlsproxy::proxy

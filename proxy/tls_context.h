@@ -60,12 +60,18 @@ class TlsContext {
   // The server certificate's notAfter, as a Unix time (0 if unknown).
   std::time_t NotAfter() const;
 
-  // The subject CN of the client's leaf certificate when the handshake
-  // verified it against client_ca (and the CRL); nullopt otherwise, or when
-  // the leaf has no CN or more than one. With require_client_cert false a
-  // certificate that fails verification still completes the handshake, but
-  // gives no identity here; with it true, the handshake fails.
-  static std::optional<std::string> VerifiedClientName(SSL* ssl);
+  // The identity of the client's leaf certificate (CertificateIdentity)
+  // when the handshake verified it against client_ca (and the CRL); nullopt
+  // otherwise. With require_client_cert false a certificate that fails
+  // verification still completes the handshake, but gives no identity here;
+  // with it true, the handshake fails.
+  static std::optional<std::string> VerifiedClientName(SSL* ssl, const config::TlsSettings& tls);
+
+  // The name `tls.identity` reads from `leaf`: the first kind present (CN,
+  // URI SAN, DNS SAN) decides; several names of that kind, a URI SAN
+  // outside tls.identity_prefix (which is stripped), an empty name, one with
+  // a control byte or over 255 bytes give none. Pure.
+  static std::optional<std::string> CertificateIdentity(X509* leaf, const config::TlsSettings& tls);
 
  private:
   TlsContext(SslCtxPtr ctx, std::string verification)
