@@ -15,13 +15,17 @@ bool Covers(const std::string& prefix, const std::string& key) {
 }
 
 Decision Allow(std::string rule, std::string reason) {
-  return Decision{Verdict::kAllow, std::move(rule), std::move(reason)};
+  return Decision{Verdict::kAllow, std::move(rule), std::move(reason), std::nullopt};
+}
+
+Decision ReadOnly() {
+  return Decision{Verdict::kReadOnly, "read_only", "read-only mode", std::nullopt};
 }
 
 // A refusal: 401 when the client proved no identity, else 403.
 Decision Deny(const Identity& identity, std::string rule, std::string reason) {
   Verdict verdict = identity.empty() ? Verdict::kNeedCredentials : Verdict::kForbidden;
-  return Decision{verdict, std::move(rule), std::move(reason)};
+  return Decision{verdict, std::move(rule), std::move(reason), std::nullopt};
 }
 
 std::string NotListedReason(const Identity& identity, const std::string& prefix) {
@@ -48,8 +52,48 @@ std::shared_ptr<const Acl> Acl::Compile(const config::Config& config) {
   acl->rules_ = config.acls;
   acl->public_reads_ = config.public_reads;
   acl->read_only_ = config.read_only;
+  acl->shadow_ = config.shadow;
   acl->v3_mode_ = config.v3;
   return acl;
+}
+
+Decision Acl::Enforce(Decision decision) const {
+  if (!shadow_ || decision.allowed() || decision.verdict == Verdict::kReadOnly) return decision;
+  decision.shadow_denied = decision.verdict;
+  decision.verdict = Verdict::kAllow;
+  return decision;
+}
+
+namespace {
+
+std::string NameList(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Acl::Explain() const {
+  std::vector<std::string> lines;
+  for (const config::AclRule& rule : rules_) {
+    std::string write = rule.users.empty() ? "anyone" : NameList(rule.users);
+    if (read_only_) write = "nobody (read_only)";
+    std::string read;
+    if (rule.readers) {
+      read = rule.readers->empty() ? "anyone (read: any)" : NameList(*rule.readers) + " only";
+    } else if (public_reads_) {
+      read = "anyone (public_reads)";
+    } else {
+      read = rule.users.empty() ? "anyone" : NameList(rule.users);
+      read += " (the writers: public_reads is false)";
+    }
+    std::string line = "\"" + rule.prefix + "\" (line " + std::to_string(rule.line) +
+                       "): write: " + write + "; read: " + read;
+    if (rule.prefix == "/") line += "; also every endpoint outside /v2/keys and the v3 admin calls";
+    lines.push_back(std::move(line));
+  }
+  return lines;
 }
 
 bool Acl::IsReadMethod(const std::string& method) {
@@ -89,9 +133,9 @@ bool Acl::ListsReader(const config::AclRule& rule, const Identity& identity) con
   return public_reads_ || Lists(rule, identity);
 }
 
-Decision Acl::Decide(const AclRequest& request) const {
+Decision Acl::Judge(const AclRequest& request) const {
   const bool read = IsReadMethod(request.method);
-  if (!read && read_only_) return Decision{Verdict::kReadOnly, "read_only", "read-only mode"};
+  if (!read && read_only_) return ReadOnly();
   switch (request.target.endpoint) {
     case Endpoint::kKeys:
       if (read) return DecideKeyRead(request);
@@ -105,24 +149,24 @@ Decision Acl::Decide(const AclRequest& request) const {
   return Deny(request.identity, kNoRule, "unknown endpoint");
 }
 
-Decision Acl::DecideV3Call(const Identity& identity, const V3Request& request) const {
+Decision Acl::JudgeV3Call(const Identity& identity, const V3Request& request) const {
   switch (v3_mode_) {
     case config::Config::V3Mode::kOff:
-      return Decision{Verdict::kForbidden, "v3:off", "the v3 API is disabled"};
+      return Decision{Verdict::kForbidden, "v3:off", "the v3 API is disabled", std::nullopt};
     case config::Config::V3Mode::kAdminOnly:
       if (read_only_ && request.IsWrite()) {
-        return Decision{Verdict::kReadOnly, "read_only", "read-only mode"};
+        return ReadOnly();
       }
       return DecideByRootRule(identity);
     case config::Config::V3Mode::kAcl:
       break;
   }
-  return DecideV3(identity, request);
+  return JudgeV3(identity, request);
 }
 
-Decision Acl::DecideV3(const Identity& identity, const V3Request& request) const {
+Decision Acl::JudgeV3(const Identity& identity, const V3Request& request) const {
   if (read_only_ && request.IsWrite()) {
-    return Decision{Verdict::kReadOnly, "read_only", "read-only mode"};
+    return ReadOnly();
   }
   if (request.admin_only) {
     if (request.public_read && public_reads_) return Allow("public_reads", "public read");

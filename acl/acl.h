@@ -47,15 +47,22 @@ struct Decision {
   // "public_reads", "read_only", or "-" when no rule covers the request.
   std::string rule;
   std::string reason;  // short text for logs, e.g. "user conftool not on /"
+  // Shadow mode (`enforce: shadow`) only: the ACL would have refused with
+  // this verdict, and `verdict` is kAllow; `rule` and `reason` are the
+  // refusal's. Unset when the ACL allowed, and always in enforcing mode.
+  std::optional<Verdict> shadow_denied;
   bool allowed() const { return verdict == Verdict::kAllow; }
 };
 
+// Every public Decide* applies the config's `enforce` mode last: in shadow
+// mode a refusal becomes an allow carrying shadow_denied, except a kReadOnly
+// refusal, which read_only keeps in both modes.
 class Acl {
  public:
   // `config` must be valid (LoadResult::ok()).
   static std::shared_ptr<const Acl> Compile(const config::Config& config);
 
-  Decision Decide(const AclRequest& request) const;
+  Decision Decide(const AclRequest& request) const { return Enforce(Judge(request)); }
 
   // A v3 JSON gateway request, classified by ParseV3Request. In order:
   // read_only refuses IsWrite(); an admin_only endpoint needs the identity on
@@ -65,19 +72,36 @@ class Acl {
   // every rule that wins a key of its range (RulesForAccess), and a range
   // reaching keys no rule covers is refused. On allow, `rule` lists the rules
   // that were checked, comma-separated.
-  Decision DecideV3(const Identity& identity, const V3Request& request) const;
+  Decision DecideV3(const Identity& identity, const V3Request& request) const {
+    return Enforce(JudgeV3(identity, request));
+  }
 
   // A v3 call under the config's `v3` mode: kOff refuses it (rule "v3:off");
   // kAdminOnly decides it as an admin call (the "/" rule alone; read_only
   // still refuses writes); kAcl is DecideV3. The gRPC front end decides
   // every message through this.
-  Decision DecideV3Call(const Identity& identity, const V3Request& request) const;
+  Decision DecideV3Call(const Identity& identity, const V3Request& request) const {
+    return Enforce(JudgeV3Call(identity, request));
+  }
+
+  bool shadow() const { return shadow_; }
+
+  // One line per rule, in prefix order, saying who may write and who may
+  // read under it, e.g. `"/conftool" (line 3): write: conftool, root; read:
+  // anyone (public_reads)`. For `--check`.
+  std::vector<std::string> Explain() const;
 
   // GET, HEAD, OPTIONS.
   static bool IsReadMethod(const std::string& method);
 
  private:
   Acl() = default;
+  // The decisions as enforced, before the shadow mode is applied.
+  Decision Judge(const AclRequest& request) const;
+  Decision JudgeV3(const Identity& identity, const V3Request& request) const;
+  Decision JudgeV3Call(const Identity& identity, const V3Request& request) const;
+  // Applies the `enforce` mode to a decision (see the class comment).
+  Decision Enforce(Decision decision) const;
   // Longest rule whose prefix matches `key` on whole segments. Never null
   // when a "/" rule exists; nullptr otherwise.
   const config::AclRule* WinningRule(const std::string& key) const;
@@ -103,6 +127,7 @@ class Acl {
   std::vector<config::AclRule> rules_;
   bool public_reads_ = true;
   bool read_only_ = false;
+  bool shadow_ = false;
   config::Config::V3Mode v3_mode_ = config::Config::V3Mode::kAcl;
 };
 

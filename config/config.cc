@@ -290,6 +290,7 @@ class Validator {
   void ReadAclLists(const Entry& entry, AclRule* rule);
   void OnPublicReads(const Entry& entry) { Assign(ReadBool(entry), &config_.public_reads); }
   void OnReadOnly(const Entry& entry) { Assign(ReadBool(entry), &config_.read_only); }
+  void OnEnforce(const Entry& entry);
   void OnMaxBodyBytes(const Entry& entry) {
     Assign(ReadSize(entry, 1, kMaxBodyBytesLimit), &config_.max_body_bytes);
   }
@@ -776,6 +777,21 @@ void Validator::OnV3(const Entry& entry) {
   }
 }
 
+// `enforce: true | shadow`. `false` is refused rather than read as "never
+// refuse": shadow mode still logs and counts, and says so loudly.
+void Validator::OnEnforce(const Entry& entry) {
+  const std::optional<std::string> mode = ReadString(entry);
+  if (!mode) return;
+  config_.enforce_line = entry.line;
+  if (*mode == "true") {
+    config_.shadow = false;
+  } else if (*mode == "shadow") {
+    config_.shadow = true;
+  } else {
+    AddError(entry.path, entry.line, "expected true or shadow");
+  }
+}
+
 void Validator::OnTimeouts(const Entry& entry) {
   if (!ExpectMap(entry)) return;
   // Handlers are member pointers; these small lambdas cannot be, so the
@@ -934,6 +950,7 @@ LoadResult Validator::Run(const std::string& yaml_text) {
                                 {"acls", &Validator::OnAcls},
                                 {"public_reads", &Validator::OnPublicReads},
                                 {"read_only", &Validator::OnReadOnly},
+                                {"enforce", &Validator::OnEnforce},
                                 {"max_body_bytes", &Validator::OnMaxBodyBytes},
                                 {"max_header_bytes", &Validator::OnMaxHeaderBytes},
                                 {"admin_listen", &Validator::OnAdminListen},

@@ -125,6 +125,12 @@ struct Config {
   std::vector<AclRule> acls;                    // sorted by prefix; at least one rule
   bool public_reads = true;
   bool read_only = false;
+  // `enforce: shadow` (default `enforce: true`): the ACL decides every
+  // request as usual, but a refusal is only logged and counted, and the
+  // request is forwarded anyway. Credentials, framing, limits and read_only
+  // still apply. For switching from nginx: see what would be refused first.
+  bool shadow = false;
+  int enforce_line = 0;
   std::size_t max_body_bytes = 20971520;
   std::size_t max_header_bytes = 16384;
   LogSettings log;

@@ -82,20 +82,24 @@ AccessLog::~AccessLog() {
 
 void AccessLog::Write(size_t writer, const AccessRecord& r) {
   if (loggers_.empty()) return;
+  // Empty, or " shadow_denied=<status>": the field is left out, not "-",
+  // so the lines of an enforcing proxy are as they always were.
+  const std::string shadow =
+      r.shadow_denied < 0 ? std::string() : " shadow_denied=" + std::to_string(r.shadow_denied);
   if (!r.grpc) {
     loggers_[writer]->info(
         "client={} identity=\"{}\" method={} path=\"{}\" status={} bytes={} ms={:.3f} "
-        "rule=\"{}\"",
+        "rule=\"{}\"{}",
         r.client, LogText(r.identity), r.method, LogText(r.path), r.status, r.bytes, r.milliseconds,
-        LogText(r.rule));
+        LogText(r.rule), shadow);
     return;
   }
   loggers_[writer]->info(
       "client={} identity=\"{}\" method={} path=\"{}\" status={} grpc_status={} key=\"{}\" "
-      "bytes={} ms={:.3f} rule=\"{}\"",
+      "bytes={} ms={:.3f} rule=\"{}\"{}",
       r.client, LogText(r.identity), r.method, LogText(r.path), r.status,
       r.grpc_status < 0 ? std::string("-") : std::to_string(r.grpc_status), LogText(r.key), r.bytes,
-      r.milliseconds, LogText(r.rule));
+      r.milliseconds, LogText(r.rule), shadow);
 }
 
 }  // namespace tlsproxy::proxy

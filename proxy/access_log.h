@@ -5,6 +5,10 @@
 // A gRPC call's line has method=GRPC (WATCH for each Watch create decided),
 // the :path as path, and two more fields after status: grpc_status= and
 // key="..." (the first key the call decided on, escaped like path).
+// Under `enforce: shadow`, a request the ACL would have refused, and
+// forwarded anyway, ends with shadow_denied=<would-be status> (the HTTP
+// status; for a gRPC line the grpc-status); rule then names the rule that
+// would have refused it.
 // Fields in that order, `name=value`, one space apart. identity, path and
 // rule carry bytes from clients (user names, certificate CNs, the decoded
 // path) or from the config: they are always quoted and escaped with
@@ -53,6 +57,10 @@ struct AccessRecord {
   bool grpc = false;
   int grpc_status = -1;
   std::string_view key;
+  // Shadow mode: the status the ACL would have refused with (HTTP status,
+  // or the grpc-status for a gRPC line), logged last as shadow_denied=;
+  // -1 (the field left out) when the ACL allowed or refused for real.
+  int shadow_denied = -1;
 };
 
 class AccessLog {

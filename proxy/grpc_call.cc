@@ -176,6 +176,7 @@ void GrpcCall::HandleMessage(GrpcMessage message) {
     rule_ = decision.rule;
     key_ = parsed.request->accesses.empty() ? "" : parsed.request->accesses.front().key;
   }
+  if (decision.shadow_denied) NoteShadowDenial(decision, watch_create);
   if (!decision.allowed()) {
     session_.worker().metrics().CountAclDenial(decision.rule);
     if (watch_create) return RefuseWatchCreate(decision);
@@ -188,6 +189,16 @@ void GrpcCall::HandleMessage(GrpcMessage message) {
   }
   if (shape_ == acl::GrpcCallShape::kBidiStream) return Forward(message.bytes);
   held_ = std::move(message.bytes);
+}
+
+// Shadow mode: the ACL would have refused this message, which goes on to
+// etcd anyway. A Watch create has its own access line; any other call's
+// line carries its first would-be refusal.
+void GrpcCall::NoteShadowDenial(const acl::Decision& decision, bool watch_create) {
+  session_.worker().metrics().CountShadowDenial(decision.rule);
+  if (!watch_create && shadow_denied_ < 0) {
+    shadow_denied_ = GrpcRefusalFor(*decision.shadow_denied).code;
+  }
 }
 
 void GrpcCall::OnRequestEnd() {
@@ -456,16 +467,18 @@ void GrpcCall::LogCall() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   session_.worker().stats().ObserveRequestLatency(seconds);
   session_.worker().stats().CountGrpcCall(path_, grpc_status_);
-  WriteAccessLine("GRPC", grpc_status_, rule_, bytes_sent_, seconds * 1000);
+  WriteAccessLine("GRPC", grpc_status_, rule_, bytes_sent_, seconds * 1000, shadow_denied_);
 }
 
 void GrpcCall::LogWatchCreate(const acl::Decision& decision) {
   const int status = decision.allowed() ? kGrpcOk : GrpcRefusalFor(decision.verdict).code;
-  WriteAccessLine("WATCH", status, decision.rule, 0, 0);
+  const int shadow =
+      decision.shadow_denied ? GrpcRefusalFor(*decision.shadow_denied).code : kNoShadowDenial;
+  WriteAccessLine("WATCH", status, decision.rule, 0, 0, shadow);
 }
 
 void GrpcCall::WriteAccessLine(std::string_view method, int grpc_status, std::string_view rule,
-                               size_t bytes, double milliseconds) {
+                               size_t bytes, double milliseconds, int shadow_denied) {
   const std::string identity = identity_.ToString();
   AccessRecord record;
   record.client = session_.peer();
@@ -479,6 +492,7 @@ void GrpcCall::WriteAccessLine(std::string_view method, int grpc_status, std::st
   record.bytes = bytes;
   record.milliseconds = milliseconds;
   record.rule = rule;
+  record.shadow_denied = shadow_denied;
   runtime_->access_log->Write(static_cast<size_t>(session_.worker().index()), record);
 }
 

@@ -110,8 +110,10 @@ class GrpcCall : private UpstreamStreamOwner {
   void CreditUpstream();
   void LogCall();
   void LogWatchCreate(const acl::Decision& decision);
+  static constexpr int kNoShadowDenial = -1;
   void WriteAccessLine(std::string_view method, int grpc_status, std::string_view rule,
-                       size_t bytes, double milliseconds);
+                       size_t bytes, double milliseconds, int shadow_denied);
+  void NoteShadowDenial(const acl::Decision& decision, bool watch_create);
 
   static void OnDeadline(evutil_socket_t, short, void* self);
   static void OnResponseTimeout(evutil_socket_t, short, void* self);
@@ -156,7 +158,8 @@ class GrpcCall : private UpstreamStreamOwner {
   int grpc_status_ = -1;
   std::string rule_ = "-";
   std::string key_;
-  size_t bytes_sent_ = 0;  // response message bytes (with their prefixes)
+  int shadow_denied_ = kNoShadowDenial;  // shadow mode: the would-be grpc-status
+  size_t bytes_sent_ = 0;                // response message bytes (with their prefixes)
   bool logged_ = false;
 
   event* deadline_ = nullptr;

@@ -85,6 +85,7 @@ void Http1Session::ResetRequest() {
   identity_ = "-";
   path_ = "-";
   rule_ = "-";
+  shadow_denied_ = -1;
 }
 
 void Http1Session::ParseInput() {
@@ -177,11 +178,19 @@ void Http1Session::HandleRequest() {
       gateway ? DecideGateway(target, *identity) : DecideKeys(target, *identity);
   if (!decision) return;  // already refused: the body could not be read
   rule_ = decision->rule.empty() ? "-" : decision->rule;
+  if (decision->shadow_denied) NoteShadowDenial(*decision->shadow_denied, gateway);
   if (decision->allowed()) return Forward(target);
   worker_.metrics().CountAclDenial(rule_);
   spdlog::debug("{}: {} \"{}\" refused: {}", peer_, head().method, LogText(path_),
                 LogText(decision->reason));
   RefuseVerdict(decision->verdict, gateway);
+}
+
+// Shadow mode: the ACL would have refused this request, which is forwarded
+// anyway; its access line carries the status it would have had.
+void Http1Session::NoteShadowDenial(acl::Verdict verdict, bool gateway) {
+  worker_.metrics().CountShadowDenial(rule_);
+  shadow_denied_ = gateway ? GatewayRefusalFor(verdict).status : V2RefusalFor(verdict).status;
 }
 
 // Everything but the v3 gateway: the decision is on the canonical path
@@ -507,6 +516,7 @@ void Http1Session::LogAccess() {
   record.bytes = response_.body_bytes();
   record.milliseconds = seconds * 1000;
   record.rule = rule_;
+  record.shadow_denied = shadow_denied_;
   runtime_->access_log->Write(static_cast<size_t>(worker_.index()), record);
 }
 

@@ -86,6 +86,7 @@ class Http1Session : public Connection, private UpstreamExchange::Delegate {
                                           const acl::Identity& identity) const;
   std::optional<acl::Decision> DecideGateway(const acl::RequestTarget& target,
                                              const acl::Identity& identity);
+  void NoteShadowDenial(acl::Verdict verdict, bool gateway);
   void Forward(const acl::RequestTarget& target);
   std::string BuildUpstreamRequest(const acl::RequestTarget& target) const;
   void Refuse(ProxyError error, const char* message, bool keep_alive);
@@ -141,6 +142,7 @@ class Http1Session : public Connection, private UpstreamExchange::Delegate {
   std::string identity_ = "-";
   std::string path_ = "-";
   std::string rule_ = "-";
+  int shadow_denied_ = -1;  // the would-be status in shadow mode, else -1
 };
 
 }  // namespace tlsproxy::proxy

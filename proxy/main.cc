@@ -41,6 +41,12 @@ int Check(const std::string& path) {
   std::shared_ptr<const Runtime> runtime = BuildOrReport(path);
   if (!runtime) return 1;
   std::printf("%s: configuration OK\n", path.c_str());
+  std::printf("ACL rules (a key's longest whole-segment prefix decides it):\n");
+  for (const std::string& line : runtime->acl->Explain()) std::printf("  %s\n", line.c_str());
+  if (const std::string shadow = tlsproxy::proxy::ShadowModeWarning(*runtime->config);
+      !shadow.empty()) {
+    std::printf("\nWARNING: %s\n", shadow.c_str());
+  }
   return 0;
 }
 

@@ -123,6 +123,11 @@ void Metrics::CountAclDenial(const std::string& rule) {
   ++acl_denials_[rule];
 }
 
+void Metrics::CountShadowDenial(const std::string& rule) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++shadow_denials_[rule];
+}
+
 void Metrics::CountAuthFailure(std::string_view reason) {
   std::lock_guard<std::mutex> lock(mutex_);
   ++auth_failures_[std::string(reason)];
@@ -185,6 +190,9 @@ std::string Metrics::Render() const {
   }
   Counter(&out, "acl_denials_total", "rule", "Requests refused by the ACL, by deciding rule.",
           acl_denials_);
+  Counter(&out, "shadow_denials_total", "rule",
+          "Requests the ACL would have refused, forwarded in shadow mode, by deciding rule.",
+          shadow_denials_);
   Counter(&out, "auth_failures_total", "reason", "Failed basic-auth checks, by reason.",
           auth_failures_);
   Counter(&out, "upstream_errors_total", "kind", "Errors talking to etcd, by kind.",

@@ -81,6 +81,8 @@ class Metrics {
   WorkerStats& AddWorker();
 
   void CountAclDenial(const std::string& rule);
+  // A request the ACL would have refused, forwarded under `enforce: shadow`.
+  void CountShadowDenial(const std::string& rule);
   // reason: "throttled", "wrong_password", "malformed_header", "several_headers".
   void CountAuthFailure(std::string_view reason);
   // kind: "connect", "timeout", "response_timeout", "closed", "malformed".
@@ -104,6 +106,7 @@ class Metrics {
   mutable std::mutex mutex_;  // guards the maps and workers_
   std::vector<std::unique_ptr<WorkerStats>> workers_;
   std::map<std::string, uint64_t> acl_denials_;
+  std::map<std::string, uint64_t> shadow_denials_;
   std::map<std::string, uint64_t> auth_failures_;
   std::map<std::string, uint64_t> upstream_errors_;
   std::map<std::string, uint64_t> handshake_failures_;

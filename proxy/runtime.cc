@@ -85,3 +85,20 @@ Runtime::Result Runtime::Build(const std::string& path, const Runtime* previous)
 }
 
 }  // namespace tlsproxy::proxy
+
+namespace tlsproxy::proxy {
+
+std::string ShadowModeWarning(const config::Config& config) {
+  if (!config.shadow) return "";
+  std::string warning = "SHADOW MODE (enforce: shadow, line " +
+                        std::to_string(config.enforce_line) +
+                        "): the ACL refuses nothing; a request it would refuse is forwarded, "
+                        "marked shadow_denied= in the access log and counted in "
+                        "etcd_tlsproxy_shadow_denials_total. Credentials and read_only still apply";
+  if (config.log.access_log == "off") {
+    warning += "; log.access_log is off, so would-be refusals are only counted";
+  }
+  return warning;
+}
+
+}  // namespace tlsproxy::proxy

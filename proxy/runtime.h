@@ -49,6 +49,10 @@ struct Runtime {
   static Result Build(const std::string& path, const Runtime* previous = nullptr);
 };
 
+// Empty when the ACL is enforced; under `enforce: shadow`, the warning that
+// start-up, every reload and --check print: nothing is refused by the ACL.
+std::string ShadowModeWarning(const config::Config& config);
+
 // The number of worker event loops `config` asks for (`workers: 0` is one per core).
 size_t WorkerCount(const config::Config& config);
 

@@ -69,6 +69,9 @@ Server::~Server() {
 int Server::Run() {
   spdlog::info("forwarding to {} with {} worker(s)", runtime_->config->upstream.text,
                workers_.size());
+  if (const std::string shadow = ShadowModeWarning(*runtime_->config); !shadow.empty()) {
+    spdlog::warn("{}", shadow);
+  }
   for (auto& worker : workers_) {
     threads_.emplace_back([w = worker.get()] { w->Run(); });
   }
@@ -107,12 +110,20 @@ Server::ReloadResult Server::Reload() {
         "reload: client certificate verification changed (tls.client_ca, tls.crl or "
         "tls.require_client_cert): TLS sessions from before the reload need a full handshake");
   }
+  // Read before the swap: old_config may go with the old runtime.
+  const bool was_shadow = old_config.shadow;
+  const std::string shadow = ShadowModeWarning(new_config);
   spdlog::default_logger()->set_level(spdlog::level::from_str(new_config.log.level));
   metrics_.SetCertificateExpiry(built.runtime->tls->NotAfter());
   runtime_ = std::move(built.runtime);
   for (auto& worker : workers_) worker->SetRuntime(runtime_);
   metrics_.CountReload(true);
   spdlog::info("reloaded {}", config_path_);
+  if (!shadow.empty()) {
+    spdlog::warn("{}", shadow);
+  } else if (was_shadow) {
+    spdlog::warn("reload: shadow mode is off: the ACL refuses again");
+  }
   return ReloadResult{true, "reload applied: " + config_path_};
 }
 

@@ -210,7 +210,7 @@ TEST(AclDecideTest, ReadOnly) {
 
 TEST(AclDecideTest, NoRootRule) {
   RunTable(
-      MakeConfig({{"/conftool", {"conftool"}, 1}, {"/open", {}, 2}}),
+      MakeConfig({{"/conftool", {"conftool"}, 1, std::nullopt}, {"/open", {}, 2, std::nullopt}}),
       {
           {"conftool writes own", kConftool, "PUT", "/v2/keys/conftool/a", kAllow, "/conftool"},
           {"conftool writes elsewhere", kConftool, "PUT", "/v2/keys/a", k403, "-"},
@@ -226,7 +226,8 @@ TEST(AclDecideTest, NoRootRule) {
 
 TEST(AclDecideTest, OpenRootRule) {
   RunTable(
-      MakeConfig({{"/", {}, 1}, {"/locked", {"root"}, 2}}, /*public_reads=*/false),
+      MakeConfig({{"/", {}, 1, std::nullopt}, {"/locked", {"root"}, 2, std::nullopt}},
+                 /*public_reads=*/false),
       {
           {"anon writes root", kNobody, "PUT", "/v2/keys/a", kAllow, "/"},
           {"anon reads root", kNobody, "GET", "/v2/keys/a", kAllow, "/"},
@@ -246,7 +247,8 @@ TEST(AclDecideTest, ReasonsNameTheUserAndTheRule) {
   EXPECT_EQ(
       DecideCase(*acl, {"", kConftool, "DELETE", "/v2/keys/conftool?recursive=1", k403, ""}).reason,
       "recursive write reaches /conftool/secret");
-  std::shared_ptr<const Acl> no_root = Acl::Compile(MakeConfig({{"/a", {"root"}, 1}}));
+  std::shared_ptr<const Acl> no_root =
+      Acl::Compile(MakeConfig({{"/a", {"root"}, 1, std::nullopt}}));
   EXPECT_EQ(DecideCase(*no_root, {"", kRoot, "PUT", "/v2/keys/b", k403, ""}).reason,
             "no rule covers key");
 }

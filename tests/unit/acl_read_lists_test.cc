@@ -107,3 +107,24 @@ TEST(ReadListsTest, PrivateReadsKeepTheWriteListWhereThereIsNoReadList) {
 
 }  // namespace
 }  // namespace tlsproxy::acl
+
+namespace tlsproxy::acl {
+namespace {
+
+// --check prints Acl::Explain(): one line per rule, readers spelled out.
+TEST(ReadListsTest, ExplainSaysWhoMayWriteAndReadUnderEachRule) {
+  const std::vector<std::string> lines = Compile(/*public_reads=*/true)->Explain();
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0],
+            "\"/\" (line 1): write: root; read: anyone (public_reads); also every endpoint "
+            "outside /v2/keys and the v3 admin calls");
+  EXPECT_EQ(lines[1],
+            "\"/conftool\" (line 2): write: conftool, root; read: monitoring, conftool, root only");
+  EXPECT_EQ(lines[2], "\"/eventlogging\" (line 3): write: anyone; read: anyone (read: any)");
+  EXPECT_EQ(lines[3], "\"/registry/secrets\" (line 4): write: apiserver; read: apiserver only");
+  EXPECT_EQ(Compile(/*public_reads=*/false)->Explain()[0].substr(0, 60),
+            "\"/\" (line 1): write: root; read: root (the writers: public_r");
+}
+
+}  // namespace
+}  // namespace tlsproxy::acl

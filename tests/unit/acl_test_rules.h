@@ -10,10 +10,10 @@ namespace tlsproxy::acl::acltest {
 
 inline std::vector<config::AclRule> StandardRules() {
   return {
-      {"/", {"root"}, 1},
-      {"/conftool", {"root", "conftool"}, 2},
-      {"/conftool/secret", {"root"}, 3},
-      {"/eventlogging", {}, 4},
+      {"/", {"root"}, 1, std::nullopt},
+      {"/conftool", {"root", "conftool"}, 2, std::nullopt},
+      {"/conftool/secret", {"root"}, 3, std::nullopt},
+      {"/eventlogging", {}, 4, std::nullopt},
   };
 }
 

@@ -32,14 +32,16 @@ using acltest::StandardRules;
 // As StandardRules, without the protected sub-prefix.
 std::vector<config::AclRule> FlatRules() {
   return {
-      {"/", {"root"}, 1},
-      {"/conftool", {"root", "conftool"}, 2},
-      {"/eventlogging", {}, 4},
+      {"/", {"root"}, 1, std::nullopt},
+      {"/conftool", {"root", "conftool"}, 2, std::nullopt},
+      {"/eventlogging", {}, 4, std::nullopt},
   };
 }
 
 // No "/" rule: keys outside /conftool fall under no rule.
-std::vector<config::AclRule> NoRootRules() { return {{"/conftool", {"conftool"}, 1}}; }
+std::vector<config::AclRule> NoRootRules() {
+  return {{"/conftool", {"conftool"}, 1, std::nullopt}};
+}
 
 // ---------------------------------------------------------------------------
 // RulesForAccess
@@ -210,11 +212,16 @@ void CrossCheck(const std::vector<config::AclRule>& acls) {
 }
 
 TEST(RangeCrossCheckTest, WithRootRule) {
-  CrossCheck({{"/", {}, 1}, {"/a", {}, 2}, {"/a/b", {}, 3}, {"/ab", {}, 4}, {"/b/a", {}, 5}});
+  CrossCheck({{"/", {}, 1, std::nullopt},
+              {"/a", {}, 2, std::nullopt},
+              {"/a/b", {}, 3, std::nullopt},
+              {"/ab", {}, 4, std::nullopt},
+              {"/b/a", {}, 5, std::nullopt}});
 }
 
 TEST(RangeCrossCheckTest, WithoutRootRule) {
-  CrossCheck({{"/a", {}, 1}, {"/a/b", {}, 2}, {"/b", {}, 3}});
+  CrossCheck(
+      {{"/a", {}, 1, std::nullopt}, {"/a/b", {}, 2, std::nullopt}, {"/b", {}, 3, std::nullopt}});
 }
 
 // ---------------------------------------------------------------------------

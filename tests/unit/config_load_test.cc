@@ -228,6 +228,15 @@ TEST_F(ConfigTest, V3Mode) {
   EXPECT_EQ(Parse(std::string(kMinimal) + "v3: \"off\"\n").config->v3, Config::V3Mode::kOff);
 }
 
+TEST_F(ConfigTest, EnforceMode) {
+  EXPECT_FALSE(Parse(kMinimal).config->shadow);
+  EXPECT_FALSE(Parse(std::string(kMinimal) + "enforce: true\n").config->shadow);
+  const LoadResult shadow = Parse(std::string(kMinimal) + "enforce: shadow\n");
+  ASSERT_TRUE(shadow.ok()) << Dump(shadow.errors);
+  EXPECT_TRUE(shadow.config->shadow);
+  EXPECT_EQ(shadow.config->enforce_line, 6);
+}
+
 TEST_F(ConfigTest, Workers) {
   LoadResult result = Parse(std::string(kMinimal) + "workers: 2\n");
   ASSERT_TRUE(result.ok()) << Dump(result.errors);
@@ -589,6 +598,9 @@ std::vector<BadCase> BadCases() {
       {"MaxConnectionsZero", MinimalPlus("max_connections: 0\n"), "max_connections", 6,
        "between 1"},
       {"V3Bad", MinimalPlus("v3: open\n"), "v3", 6, "acl, admin_only or off"},
+      // `false` would read as "never refuse": shadow mode is the only relaxation.
+      {"EnforceFalse", MinimalPlus("enforce: false\n"), "enforce", 6, "expected true or shadow"},
+      {"EnforceList", MinimalPlus("enforce: [shadow]\n"), "enforce", 6, "expected a string"},
       {"WorkersZero", MinimalPlus("workers: 0\n"), "workers", 6, "auto or an integer"},
       {"WorkersWord", MinimalPlus("workers: many\n"), "workers", 6, "auto or an integer"},
       {"DrainTimeoutBad", MinimalPlus("drain_timeout: -1\n"), "drain_timeout", 6, "between 0"},
