@@ -37,11 +37,11 @@ namespace tlsproxy::fuzz {
 // sorted by prefix as config/ guarantees.
 inline std::vector<config::AclRule> FixedRules() {
   return {
-      {"/", {"root"}, 1},
-      {"/certs", {"etcd-client.example.org"}, 2},
-      {"/conftool", {"root", "conftool"}, 3},
-      {"/conftool/private", {"root"}, 4},
-      {"/eventlogging", {}, 5},
+      {"/", {"root"}, 1, std::nullopt},
+      {"/certs", {"etcd-client.example.org"}, 2, std::nullopt},
+      {"/conftool", {"root", "conftool"}, 3, std::nullopt},
+      {"/conftool/private", {"root"}, 4, std::nullopt},
+      {"/eventlogging", {}, 5, std::nullopt},
   };
 }
 
