@@ -8,6 +8,18 @@
 #   client-forger.pem/.key             clientAuth, CN=jos\xc3\xa9" status=200 identity="cert:root
 #                                      (UTF-8, quotes: for the access-log escaping), signed by ca.pem
 #   client-rogue.pem/.key              clientAuth, CN=root, signed by a second CA nobody trusts
+#   Certificates for tls.identity: uri_san / dns_san (signed by ca.pem, clientAuth; the SPIFFE
+#   prefix is spiffe://example.org/ns/prod/sa/):
+#   client-uri-conftool.pem/.key       CN=uri-client, URI spiffe://example.org/ns/prod/sa/conftool
+#   client-dns-conftool.pem/.key       CN=dns-client, DNS conftool
+#   client-uri-two.pem/.key            CN=uri-client, two URIs: .../sa/conftool and .../sa/root
+#   client-uri-outside.pem/.key        CN=uri-client, URI spiffe://other.example.org/ns/prod/sa/root
+#   client-root-uri-nobody.pem/.key    CN=root, URI .../sa/nobody (a name no rule lists)
+#   client-uri-newline.pem/.key        CN=uri-client, URI .../sa/root<LF>forged (a control byte)
+#   client-uri-long.pem/.key           CN=uri-client, URI .../sa/ and 300 'r's (over-long name)
+#   client-uri-forger.pem/.key         CN=uri-client, URI .../sa/jos\xe9" status=200 identity="cert:root
+#                                      (a raw Latin-1 byte, which OpenSSL reads as U+00E9, and
+#                                      quotes: for the access-log escaping)
 #   rogue-ca.pem                       that second CA
 #   client-revoked.pem/.key            clientAuth, CN=root, signed by ca.pem, revoked in crl.pem
 #   client-expired.pem/.key            clientAuth, CN=root, signed by ca.pem, valid 2020-01-01..02
@@ -77,6 +89,33 @@ make_leaf client-root root client ca
 make_leaf client-conftool conftool client ca
 make_leaf client-forger "$(printf 'jos\303\251" status=200 identity="cert:root')" client ca
 make_leaf client-rogue root client rogue-ca
+
+# make_san_leaf NAME CN SAN...: like make_leaf, with these subjectAltName
+# entries (OpenSSL config syntax: URI.1 = "...", DNS.1 = ...).
+make_san_leaf() {
+  name=$1 cn=$2
+  shift 2
+  {
+    printf '[%s]\nbasicConstraints = critical, CA:FALSE\n' "$name"
+    printf 'keyUsage = critical, digitalSignature, keyEncipherment\n'
+    printf 'extendedKeyUsage = clientAuth\nauthorityKeyIdentifier = keyid\n'
+    printf 'subjectAltName = @%s_san\n[%s_san]\n' "$name" "$name"
+    printf '%s\n' "$@"
+  } >>ext.cnf
+  make_leaf "$name" "$cn" "$name" ca
+}
+sa=spiffe://example.org/ns/prod/sa
+make_san_leaf client-uri-conftool uri-client "URI.1 = $sa/conftool"
+make_san_leaf client-dns-conftool dns-client "DNS.1 = conftool"
+make_san_leaf client-uri-two uri-client "URI.1 = $sa/conftool" "URI.2 = $sa/root"
+make_san_leaf client-uri-outside uri-client "URI.1 = spiffe://other.example.org/ns/prod/sa/root"
+make_san_leaf client-root-uri-nobody root "URI.1 = $sa/nobody"
+# OpenSSL's config reader turns the two characters \n into a line feed.
+make_san_leaf client-uri-newline uri-client "URI.1 = $sa/root\\nforged"
+make_san_leaf client-uri-long uri-client "URI.1 = $sa/$(printf '%300s' '' | tr ' ' r)"
+# \351 is the byte 0xe9; \" a quote inside OpenSSL's quoted value.
+make_san_leaf client-uri-forger uri-client \
+  "$(printf 'URI.1 = "%s/jos\351\\" status=200 identity=\\"cert:root"' "$sa")"
 
 # Certificates that must never give an identity (CN=root, signed by ca.pem),
 # issued with `openssl ca`: OpenSSL 3.0's `x509 -req` cannot set notBefore or

@@ -3,15 +3,19 @@
 // key.pem, ca.pem and crl.pem, so seeds can name TLS files that exist (the
 // loader checks they are readable). Checks the LoadResult contract: either a
 // config and no errors, or errors that each name a key; and that an accepted
-// config keeps the guarantees config.h lists.
+// config keeps the guarantees config.h lists (every name a rule lists, writer
+// or reader, is an account unless a client CA is set; tls.identity lists
+// each kind once).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -80,10 +84,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(!prefix.ends_with("/.") && !prefix.ends_with("/.."), prefix);
     for (unsigned char c : prefix) FUZZ_CHECK(c >= 0x20 && c != 0x7f, prefix);
     FUZZ_CHECK(i == 0 || config.acls[i - 1].prefix < prefix, "sorted, no duplicates: " + prefix);
-    for (const std::string& user : config.acls[i].users) {
+    std::vector<std::string> names = config.acls[i].users;
+    if (config.acls[i].readers) {
+      names.insert(names.end(), config.acls[i].readers->begin(), config.acls[i].readers->end());
+    }
+    for (const std::string& user : names) {
+      FUZZ_CHECK(!user.empty(), prefix);
       FUZZ_CHECK(config.accounts.count(user) == 1 || !config.tls.client_ca_file.empty(),
                  prefix + ": " + user);
     }
+  }
+  const std::vector<IdentitySource>& identity = config.tls.identity;
+  FUZZ_CHECK(!identity.empty() && identity.size() <= 3, "tls.identity");
+  for (size_t i = 0; i < identity.size(); ++i) {
+    FUZZ_CHECK(std::count(identity.begin(), identity.end(), identity[i]) == 1,
+               "tls.identity: a kind twice");
   }
   for (const auto& [user, hash] : config.accounts) {
     FUZZ_CHECK(IsSupportedPasswordHash(hash), user);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <regex>
 
+#include "tests/integration/etcdctl_v3.h"
 #include "tests/integration/harness.h"
 
 namespace tlsproxy::integration {
@@ -16,38 +17,8 @@ constexpr char kAnonymous[] = "";
 // client-forger.pem: verified by the CA, its CN on no rule.
 constexpr char kUnlisted[] = "forger";
 
-// What etcdctl prints when the proxy answers grpc-status 7 or 3.
-constexpr char kPermissionDenied[] = "Error: etcdserver: permission denied";
+// What etcdctl prints when the proxy answers grpc-status 3.
 constexpr char kUserNameIsEmpty[] = "Error: etcdserver: user name is empty";
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::vector<std::string> EtcdctlArgv(uint16_t port, const std::string& who,
-                                     const std::vector<std::string>& command) {
-  const Certificates& certs = TestCertificates();
-  std::vector<std::string> argv = {"/usr/bin/etcdctl",
-                                   "--endpoints",
-                                   "https://localhost:" + std::to_string(port),
-                                   "--cacert",
-                                   certs.ca,
-                                   "--dial-timeout",
-                                   "5s",
-                                   "--command-timeout",
-                                   "10s"};
-  if (!who.empty()) {
-    argv.insert(argv.end(), {"--cert", certs.ClientCert(who), "--key", certs.ClientKey(who)});
-  }
-  argv.insert(argv.end(), command.begin(), command.end());
-  return argv;
-}
-
-CommandResult Etcdctl(uint16_t port, const std::string& who,
-                      const std::vector<std::string>& command,
-                      std::chrono::milliseconds timeout = 30s) {
-  return RunCommand(EtcdctlArgv(port, who, command), {"ETCDCTL_API=3"}, timeout);
-}
 
 // etcdctl with `input` on its standard input (for `txn`), through /bin/sh's
 // redirect: RunCommand gives its children /dev/null.
@@ -61,35 +32,7 @@ CommandResult EtcdctlWithInput(uint16_t port, const std::string& who,
   return RunCommand(argv, {"ETCDCTL_API=3"}, 30s);
 }
 
-// `watch KEY --rev=REVISION` for `seconds`: a watch never ends by itself, so
-// RunCommand's timeout stops it, and the test reads what it printed by then.
-// Starting at a revision already written makes the event part of etcd's
-// history: the watch gets it however late it is set up.
-CommandResult EtcdctlWatch(uint16_t port, const std::string& who, const std::string& key,
-                           int64_t revision, std::vector<std::string> flags = {}) {
-  std::vector<std::string> command = {"watch", key, "--rev=" + std::to_string(revision)};
-  command.insert(command.end(), flags.begin(), flags.end());
-  return Etcdctl(port, who, command, 6s);
-}
-
 // --- etcd, asked directly -----------------------------------------------------------
-
-// The int64 `field` of a 200 JSON-gateway response ("" when absent).
-std::string Int64Field(const HttpResponse& response, const std::string& field) {
-  const std::regex pattern("\"" + field + "\":\"(-?[0-9]+)\"");
-  std::smatch match;
-  if (response.status != 200 || !std::regex_search(response.body, match, pattern)) return "";
-  return match[1].str();
-}
-
-// Writes key=value in etcd directly; the revision of the write, or -1.
-int64_t PutInEtcd(const EtcdServer& etcd, const std::string& key, const std::string& value) {
-  const HttpResponse put =
-      etcd.Request("POST", "/v3/kv/put",
-                   "{\"key\":\"" + Base64(key) + "\",\"value\":\"" + Base64(value) + "\"}");
-  const std::string revision = Int64Field(put, "revision");
-  return revision.empty() ? -1 : std::stoll(revision);
-}
 
 // etcd's answer to a range of `key` as of `revision` (an error once that
 // revision is compacted).

@@ -65,7 +65,10 @@ std::string RepoRoot();
 // not trust). Also CN=root certificates signed by the trusted
 // CA that must never verify: "revoked" (listed in crl.pem), "expired",
 // "notyet" (valid from 2100), "serverauth" (extendedKeyUsage serverAuth
-// only) and "nosign" (keyUsage keyEncipherment only).
+// only) and "nosign" (keyUsage keyEncipherment only). For tls.identity
+// (subjectAltName names, signed by the trusted CA; see make-certs.sh):
+// "uri-conftool", "dns-conftool", "uri-two", "uri-outside",
+// "root-uri-nobody", "uri-newline", "uri-long" and "uri-forger".
 struct Certificates {
   std::string dir;
   std::string ca;           // ca.pem

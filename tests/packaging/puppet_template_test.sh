@@ -6,7 +6,10 @@
 #   prefixes and user names with YAML-special characters);
 # - `BINARY --config RENDERED --check` passes, with the certificate paths
 #   pointed at a throwaway certificate;
-# - a hiera set with an ACL user missing from accounts fails --check.
+# - the long ACL form ({write, read}, 'any') and tls_identity (a kind or a
+#   list) with tls_identity_prefix render, parse back and pass --check;
+# - a hiera set with an ACL user missing from accounts, or an empty read
+#   list, fails --check.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -85,6 +88,8 @@ render() {  # HIERA_JSON OUT
     @tls_protocols = h["tls_protocols"]
     @tls_ciphers = h["tls_ciphers"]
     @tls_groups = h["tls_groups"]
+    @tls_identity = h["tls_identity"]
+    @tls_identity_prefix = h["tls_identity_prefix"]
     print ERB.new(File.read(template), trim_mode: "-").result(binding)
   ' "$template" "$1" >"$2"
 }
@@ -94,8 +99,9 @@ echo "--- rendered ---"
 cat "$tmp/rendered.yaml"
 echo "----------------"
 
-# The YAML must mean exactly the sample data.
-if out=$(ruby -rjson -ryaml -e '
+# The YAML must mean exactly the hiera data it was rendered from.
+parses_back() {  # RENDERED HIERA_JSON
+  ruby -rjson -ryaml -e '
     rendered = YAML.safe_load(File.read(ARGV[0]))
     h = JSON.parse(File.read(ARGV[1]))
     p = h["listen_port"]
@@ -108,6 +114,8 @@ if out=$(ruby -rjson -ryaml -e '
         "protocols" => h["tls_protocols"],
         "ciphers" => h["tls_ciphers"],
         "groups" => h["tls_groups"],
+        "identity" => h["tls_identity"],
+        "identity_prefix" => h["tls_identity_prefix"],
       }.compact,
       "accounts" => h["password_hashes"],
       "acls" => h["acls"],
@@ -122,7 +130,9 @@ if out=$(ruby -rjson -ryaml -e '
     end
     (rendered.keys - expected.keys).each { |k| puts "unexpected key #{k}" }
     exit 1
-  ' "$tmp/rendered.yaml" "$tmp/hiera.json" 2>&1); then
+  ' "$1" "$2" 2>&1
+}
+if out=$(parses_back "$tmp/rendered.yaml" "$tmp/hiera.json"); then
   pass "rendered YAML parses back to the sample hiera data"
 else
   fail "rendered YAML differs from the sample: $out"
@@ -150,11 +160,29 @@ else
   fail "rendered config fails --check: $out"
 fi
 
+# variant NAME RUBY: the sample hiera set changed by the Ruby statements RUBY
+# (on the parsed hash `h`), rendered to rendered-NAME.yaml and localized to
+# check-NAME.yaml.
+variant() {
+  ruby -rjson -e 'h = JSON.parse(File.read(ARGV[0])); eval(ARGV[1]); print JSON.generate(h)' \
+    "$tmp/hiera.json" "$2" >"$tmp/hiera-$1.json"
+  render "$tmp/hiera-$1.json" "$tmp/rendered-$1.yaml"
+  localize "$tmp/rendered-$1.yaml" "$tmp/check-$1.yaml"
+}
+# refused NAME WORD WHAT: --check must fail on check-NAME.yaml, naming WORD
+# (puppet's validate_cmd then keeps the old file).
+refused() {
+  if out=$("$binary" --config "$tmp/check-$1.yaml" --check 2>&1); then
+    fail "$3 passed --check"
+  elif grep -qF -- "$2" <<<"$out"; then
+    pass "$3 fails --check: $out"
+  else
+    fail "--check failed on $3 without naming $2: $out"
+  fi
+}
+
 # read_only: true renders as a YAML boolean and still passes.
-ruby -rjson -e 'h = JSON.parse(File.read(ARGV[0])); h["read_only"] = true; print JSON.generate(h)' \
-  "$tmp/hiera.json" >"$tmp/hiera-ro.json"
-render "$tmp/hiera-ro.json" "$tmp/rendered-ro.yaml"
-localize "$tmp/rendered-ro.yaml" "$tmp/check-ro.yaml"
+variant ro 'h["read_only"] = true'
 if grep -qx 'read_only: true' "$tmp/check-ro.yaml" && out=$("$binary" --config "$tmp/check-ro.yaml" --check 2>&1); then
   pass "read_only: true renders and passes --check"
 else
@@ -162,11 +190,8 @@ else
 fi
 
 # The optional TLS settings render (and parse back, and pass --check) when set.
-ruby -rjson -e 'h = JSON.parse(File.read(ARGV[0])); h["tls_protocols"] = ["TLSv1.2"];
-  h["tls_ciphers"] = "ECDHE+AESGCM:ECDHE+CHACHA20"; h["tls_groups"] = ["X25519", "P-256"];
-  print JSON.generate(h)' "$tmp/hiera.json" >"$tmp/hiera-tls.json"
-render "$tmp/hiera-tls.json" "$tmp/rendered-tls.yaml"
-localize "$tmp/rendered-tls.yaml" "$tmp/check-tls.yaml"
+variant tls 'h["tls_protocols"] = ["TLSv1.2"]; h["tls_ciphers"] = "ECDHE+AESGCM:ECDHE+CHACHA20"
+  h["tls_groups"] = ["X25519", "P-256"]'
 if ruby -ryaml -e 'tls = YAML.safe_load(File.read(ARGV[0]))["tls"]
     exit(tls["protocols"] == ["TLSv1.2"] && tls["ciphers"] == "ECDHE+AESGCM:ECDHE+CHACHA20" &&
          tls["groups"] == ["X25519", "P-256"] ? 0 : 1)' "$tmp/rendered-tls.yaml" &&
@@ -176,19 +201,37 @@ else
   fail "TLS settings: $(grep -A6 '^tls:' "$tmp/rendered-tls.yaml") ${out:-}"
 fi
 
-# An ACL naming a user without an account must fail the check (puppet's
-# validate_cmd then keeps the old file).
-ruby -rjson -e 'h = JSON.parse(File.read(ARGV[0])); h["acls"]["/typo"] = ["rooot"]; print JSON.generate(h)' \
-  "$tmp/hiera.json" >"$tmp/hiera-bad.json"
-render "$tmp/hiera-bad.json" "$tmp/rendered-bad.yaml"
-localize "$tmp/rendered-bad.yaml" "$tmp/check-bad.yaml"
-if out=$("$binary" --config "$tmp/check-bad.yaml" --check 2>&1); then
-  fail "an ACL user without an account passed --check"
-elif grep -q 'rooot' <<<"$out"; then
-  pass "an ACL user without an account fails --check: $out"
-else
-  fail "--check failed without naming the unknown user: $out"
-fi
+# The long ACL form and tls.identity, as a kind and as a list: rendered,
+# parsed back to the hiera data, and passing --check. Read lists name
+# accounts (no client CA here: every name must be an account).
+for identity in '"uri_san"' '["uri_san", "dns_san", "cn"]'; do
+  IDENTITY=$identity variant long 'h["password_hashes"]["monitoring"] = h["password_hashes"]["root"]
+    h["acls"]["/registry/secrets"] = { "write" => ["root"], "read" => ["root"] }
+    h["acls"]["/conftool"] = { "write" => ["conftool", "root"], "read" => ["monitoring", "conftool", "root"] }
+    h["acls"]["/pools/yes: no #x"] = { "write" => "any", "read" => ["yes", "#hash user"] }
+    h["acls"]["/open"] = { "write" => "any", "read" => "any" }
+    h["acls"]["/writers-only"] = { "write" => ["monitoring"] }
+    h["tls_identity"] = JSON.parse(ENV["IDENTITY"])
+    h["tls_identity_prefix"] = "spiffe://example.org/ns/prod/sa/"'
+  if ! out=$(parses_back "$tmp/rendered-long.yaml" "$tmp/hiera-long.json"); then
+    fail "long ACL form, tls_identity $identity: rendered YAML differs: $out"
+  elif out=$("$binary" --config "$tmp/check-long.yaml" --check 2>&1); then
+    pass "long ACL form and tls_identity $identity render, parse back and pass --check"
+  else
+    fail "long ACL form, tls_identity $identity: --check fails: $out"
+  fi
+done
+echo "--- rendered (long ACL form, identity list) ---"
+grep -A3 'identity' "$tmp/rendered-long.yaml"
+grep -E '"/(registry|conftool|pools|open|writers)' "$tmp/rendered-long.yaml"
+echo "----------------"
+
+# An empty read list (which the class's types refuse too), or an ACL naming
+# a user without an account, must fail the check.
+variant empty-read 'h["acls"]["/conftool"] = { "write" => ["root"], "read" => [] }'
+refused empty-read 'acls./conftool.read' "an empty read list"
+variant bad 'h["acls"]["/typo"] = ["rooot"]'
+refused bad 'rooot' "an ACL user without an account"
 
 if [ "$failures" -ne 0 ]; then
   echo "puppet_template_test: $failures check(s) failed" >&2

@@ -7,8 +7,17 @@
 #   profile::etcd::tlsproxy::cert_name      certificate name: the proxy serves
 #                                           /etc/ssl/localcerts/<name>.chained.crt
 #                                           with /etc/ssl/private/<name>.key
-#   profile::etcd::tlsproxy::acls           { key prefix => [users] } under
-#                                           /v2/keys; [] lets anyone write
+#   profile::etcd::tlsproxy::acls           { key prefix => rule } under /v2/keys,
+#                                           where a rule is either [users] (the
+#                                           writers; [] lets anyone write; reads
+#                                           are public) or a hash
+#                                           { write => [users] or 'any',
+#                                             read  => [users] or 'any' } with
+#                                           read optional (omitted: as [users]);
+#                                           each list non-empty, e.g.
+#                                           { '/registry/secrets' =>
+#                                             { write => ['apiserver'],
+#                                               read  => ['apiserver'] } }
 #   profile::etcd::tlsproxy::accounts       { user => password } (private hiera)
 #   profile::etcd::tlsproxy::salt           salt for the password hashes
 #   profile::etcd::tlsproxy::read_only      true refuses every write
@@ -22,6 +31,15 @@
 #   profile::etcd::tlsproxy::tls_ciphers    OpenSSL cipher string, TLS 1.2 suites
 #   profile::etcd::tlsproxy::tls_groups     key-exchange groups, e.g. ['X25519', 'P-256']
 #
+# and where a client certificate's name is read (unset: the subject CN), for
+# a proxy that is given a client CA:
+#
+#   profile::etcd::tlsproxy::tls_identity         'cn', 'uri_san' or 'dns_san', or an
+#                                                 ordered list of them (the first kind
+#                                                 the certificate has decides)
+#   profile::etcd::tlsproxy::tls_identity_prefix  stripped from a URI SAN, e.g.
+#                                                 'spiffe://example.org/ns/prod/sa/'
+#
 # Passwords are hashed here (SHA-512 crypt, "$6$<salt>$...") and only the
 # hashes reach the node's config file. A fixed salt keeps the rendered file
 # stable between runs, so puppet reloads the proxy only on a real change.
@@ -34,7 +52,7 @@
 # plaintext HTTP to the etcd on loopback.
 class etcd_tlsproxy (
   String[1] $cert_name = lookup('profile::etcd::tlsproxy::cert_name'),
-  Hash[String[1], Array[String[1]]] $acls = lookup('profile::etcd::tlsproxy::acls'),
+  Hash[String[1], Etcd_tlsproxy::Rule] $acls = lookup('profile::etcd::tlsproxy::acls'),
   Hash[String[1], String[1]] $accounts = lookup('profile::etcd::tlsproxy::accounts', { 'default_value' => {} }),
   Pattern[/\A[a-zA-Z0-9.\/]{1,16}\z/] $salt = lookup('profile::etcd::tlsproxy::salt'),
   Boolean $read_only = lookup('profile::etcd::tlsproxy::read_only', { 'default_value' => false }),
@@ -43,6 +61,8 @@ class etcd_tlsproxy (
   Optional[Array[Enum['TLSv1.2', 'TLSv1.3'], 1]] $tls_protocols = lookup('profile::etcd::tlsproxy::tls_protocols', { 'default_value' => undef }),
   Optional[String[1]] $tls_ciphers = lookup('profile::etcd::tlsproxy::tls_ciphers', { 'default_value' => undef }),
   Optional[Array[String[1], 1]] $tls_groups = lookup('profile::etcd::tlsproxy::tls_groups', { 'default_value' => undef }),
+  Optional[Variant[Etcd_tlsproxy::IdentityKind, Array[Etcd_tlsproxy::IdentityKind, 1]]] $tls_identity = lookup('profile::etcd::tlsproxy::tls_identity', { 'default_value' => undef }),
+  Optional[String[1]] $tls_identity_prefix = lookup('profile::etcd::tlsproxy::tls_identity_prefix', { 'default_value' => undef }),
 ) {
   # user => "$6$salt$hash": what config.yaml.erb renders under `accounts`.
   $password_hashes = $accounts.reduce({}) |Hash $memo, Array $entry| {
