@@ -9,6 +9,9 @@ namespace {
 // The fields every access line has, each exactly once.
 const std::vector<std::string> kFieldNames = {"client", "identity", "method", "path",
                                               "status", "bytes",    "ms",     "rule"};
+// The fields some lines add: gRPC lines grpc_status and key, lines of
+// requests shadow mode forwarded shadow_denied.
+const std::vector<std::string> kOptionalFieldNames = {"grpc_status", "key", "shadow_denied"};
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -94,7 +97,9 @@ std::optional<AccessFields> ParseAccessFields(std::string_view text, std::string
       return std::nullopt;
     }
   }
-  if (fields.size() != kFieldNames.size()) {
+  size_t optional = 0;
+  for (const std::string& name : kOptionalFieldNames) optional += fields.count(name);
+  if (fields.size() != kFieldNames.size() + optional) {
     *error = "unknown fields";
     return std::nullopt;
   }

@@ -17,7 +17,8 @@
 namespace tlsproxy::integration {
 
 // An access line's fields, unescaped: client, identity, method, path,
-// status, bytes, ms and rule.
+// status, bytes, ms and rule; for gRPC also grpc_status and key; in shadow
+// mode, for a request the ACL would have refused, shadow_denied.
 using AccessFields = std::map<std::string, std::string>;
 
 // "<time> access <fields>": the fields part, or nullopt for another line.

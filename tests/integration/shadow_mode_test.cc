@@ -8,55 +8,18 @@
 #include <string>
 #include <vector>
 
+#include "tests/integration/access_log_reader.h"
+#include "tests/integration/etcdctl_v3.h"
 #include "tests/integration/harness.h"
 
 namespace tlsproxy::integration {
 namespace {
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-// The proxy's log (access lines go to stderr) once a line contains every
-// one of `parts`; waits at most 5 s, since the line is written after the
-// response has been sent.
-::testing::AssertionResult LogHasLine(const ProxyProcess& proxy,
-                                      const std::vector<std::string>& parts) {
-  std::string logs;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    logs = proxy.Logs();
-    std::istringstream lines(logs);
-    std::string line;
-    while (std::getline(lines, line)) {
-      bool all = true;
-      for (const std::string& part : parts) all = all && Contains(line, part);
-      if (all) return ::testing::AssertionSuccess();
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  std::string wanted;
-  for (const std::string& part : parts) wanted += " [" + part + "]";
-  return ::testing::AssertionFailure() << "no log line with" << wanted << " in:\n" << logs;
-}
-
-// The access line of a request for `path` (quoted as logged).
-std::string LineFor(const ProxyProcess& proxy, const std::string& path) {
-  std::istringstream lines(proxy.Logs());
-  std::string line, found;
-  while (std::getline(lines, line)) {
-    if (Contains(line, " access ") && Contains(line, "path=\"" + path + "\"")) found = line;
-  }
-  return found;
-}
-
-CommandResult Etcdctl(uint16_t port, const std::string& who,
-                      const std::vector<std::string>& command) {
-  const Certificates& certs = TestCertificates();
-  std::vector<std::string> argv = {
-      "/usr/bin/etcdctl", "--endpoints=https://localhost:" + std::to_string(port),
-      "--cacert=" + certs.ca, "--cert=" + certs.ClientCert(who), "--key=" + certs.ClientKey(who)};
-  argv.insert(argv.end(), command.begin(), command.end());
-  return RunCommand(argv, {"ETCDCTL_API=3"}, 20s);
+// The access line of the one `method` request on `path` logged after
+// byte `offset`; its fields, or none (the test has failed).
+AccessFields LineOf(const ProxyProcess& proxy, size_t offset, const std::string& method,
+                    const std::string& path) {
+  return AccessLineOf(proxy, offset, method, path).value_or(AccessFields{});
 }
 
 class ShadowModeTest : public ::testing::Test {
@@ -79,19 +42,26 @@ class ShadowModeTest : public ::testing::Test {
 
 TEST_F(ShadowModeTest, AWouldBeRefusalIsForwardedMarkedAndCounted) {
   Start();
-  const std::string elsewhere = "/" + UniqueName("elsewhere");
   // Anonymous write under "/": enforcing, a 401. In shadow, etcd has it.
+  const std::string elsewhere = "/" + UniqueName("elsewhere");
+  size_t offset = stack_.proxy.Logs().size();
   EXPECT_EQ(HttpsPut(stack_.port(), "/v2/keys" + elsewhere, "anonymous").status, 201);
   EXPECT_EQ(stack_.etcd.ValueOf(elsewhere), "anonymous");
-  EXPECT_TRUE(LogHasLine(stack_.proxy, {"path=\"/v2/keys" + elsewhere + "\"", "status=201",
-                                        "rule=\"/\" shadow_denied=401"}));
+  AccessFields line = LineOf(stack_.proxy, offset, "PUT", "/v2/keys" + elsewhere);
+  EXPECT_EQ(line["status"], "201");
+  EXPECT_EQ(line["identity"], "-");
+  EXPECT_EQ(line["rule"], "/");
+  EXPECT_EQ(line["shadow_denied"], "401");
   // A listed user outside its prefix: would be 403.
   const std::string other = "/" + UniqueName("other");
+  offset = stack_.proxy.Logs().size();
   EXPECT_EQ(HttpsPut(stack_.port(), "/v2/keys" + other, "c", "conftool", kConftoolPassword).status,
             201);
   EXPECT_EQ(stack_.etcd.ValueOf(other), "c");
-  EXPECT_TRUE(LogHasLine(stack_.proxy, {"identity=\"basic:conftool\"",
-                                        "path=\"/v2/keys" + other + "\"", "shadow_denied=403"}));
+  line = LineOf(stack_.proxy, offset, "PUT", "/v2/keys" + other);
+  EXPECT_EQ(line["identity"], "basic:conftool");
+  EXPECT_EQ(line["rule"], "/");
+  EXPECT_EQ(line["shadow_denied"], "403");
   EXPECT_TRUE(WaitForMetric(stack_.proxy.admin_port(),
                             "etcd_tlsproxy_shadow_denials_total{rule=\"/\"}", 2));
   EXPECT_EQ(Metric("etcd_tlsproxy_acl_denials_total{rule=\"/\"}"), 0);
@@ -100,10 +70,12 @@ TEST_F(ShadowModeTest, AWouldBeRefusalIsForwardedMarkedAndCounted) {
 TEST_F(ShadowModeTest, AnAllowedRequestIsNeitherMarkedNorCounted) {
   Start();
   const std::string key = "/conftool/" + UniqueName("allowed");
+  const size_t offset = stack_.proxy.Logs().size();
   EXPECT_EQ(HttpsPut(stack_.port(), "/v2/keys" + key, "v", "conftool", kConftoolPassword).status,
             201);
-  EXPECT_TRUE(LogHasLine(stack_.proxy, {"path=\"/v2/keys" + key + "\"", "status=201"}));
-  EXPECT_FALSE(Contains(LineFor(stack_.proxy, "/v2/keys" + key), "shadow_denied"));
+  const AccessFields line = LineOf(stack_.proxy, offset, "PUT", "/v2/keys" + key);
+  EXPECT_EQ(line.count("shadow_denied"), 0u);
+  EXPECT_EQ(line.count("status"), 1u);
   EXPECT_EQ(Metric("etcd_tlsproxy_shadow_denials_total{rule=\"/conftool\"}"), 0);
 }
 
@@ -132,6 +104,7 @@ TEST_F(ShadowModeTest, ReadOnlyStillRefusesEveryWrite) {
   EXPECT_TRUE(stack_.etcd.Missing(key));
   const CommandResult put = Etcdctl(stack_.port(), "root", {"put", key, "v"});
   EXPECT_NE(put.exit_code, 0) << put.output;
+  EXPECT_TRUE(Contains(put.output, kPermissionDenied)) << put.output;
   EXPECT_EQ(stack_.etcd.V3ValueOf(key), std::nullopt);
 }
 
@@ -143,17 +116,24 @@ TEST_F(ShadowModeTest, GatewayAndGrpcWouldBeRefusalsAreForwardedAndMarked) {
   put.method = "POST";
   put.path = "/v3/kv/put";
   put.body = "{\"key\":\"" + Base64(gateway_key) + "\",\"value\":\"" + Base64("g") + "\"}";
+  size_t offset = stack_.proxy.Logs().size();
   EXPECT_EQ(Https(stack_.port(), put).status, 200);
   EXPECT_EQ(stack_.etcd.V3ValueOf(gateway_key), "g");
-  EXPECT_TRUE(LogHasLine(stack_.proxy, {"path=\"/v3/kv/put\"", "status=200", "shadow_denied=401"}));
+  AccessFields line = LineOf(stack_.proxy, offset, "POST", "/v3/kv/put");
+  EXPECT_EQ(line["status"], "200");
+  EXPECT_EQ(line["shadow_denied"], "401");
   // gRPC: conftool's certificate outside /conftool would be 7.
   const std::string grpc_key = "/" + UniqueName("grpc");
+  offset = stack_.proxy.Logs().size();
   const CommandResult grpc_put = Etcdctl(stack_.port(), "conftool", {"put", grpc_key, "r"});
   EXPECT_EQ(grpc_put.exit_code, 0) << grpc_put.output;
   EXPECT_EQ(stack_.etcd.V3ValueOf(grpc_key), "r");
-  EXPECT_TRUE(
-      LogHasLine(stack_.proxy, {"method=GRPC", "path=\"/etcdserverpb.KV/Put\"", "grpc_status=0",
-                                "key=\"" + grpc_key + "\"", "rule=\"/\" shadow_denied=7"}));
+  line = LineOf(stack_.proxy, offset, "GRPC", "/etcdserverpb.KV/Put");
+  EXPECT_EQ(line["identity"], "cert:conftool");
+  EXPECT_EQ(line["grpc_status"], "0");
+  EXPECT_EQ(line["key"], grpc_key);
+  EXPECT_EQ(line["rule"], "/");
+  EXPECT_EQ(line["shadow_denied"], "7");
   EXPECT_TRUE(WaitForMetric(stack_.proxy.admin_port(),
                             "etcd_tlsproxy_shadow_denials_total{rule=\"/\"}", 2));
 }
@@ -163,15 +143,22 @@ TEST_F(ShadowModeTest, GatewayAndGrpcWouldBeRefusalsAreForwardedAndMarked) {
 TEST_F(ShadowModeTest, AWouldBeRefusedWatchCreateIsForwardedAndMarked) {
   Start(/*read_only=*/false, /*public_reads=*/false);
   const std::string key = "/" + UniqueName("watched");
+  const size_t offset = stack_.proxy.Logs().size();
   const CommandResult watch = WatchThroughProxy(stack_.port(), "conftool", key, 0, 10);
   EXPECT_TRUE(Contains(watch.output, "created 0 canceled=0")) << watch.output;
-  EXPECT_TRUE(LogHasLine(stack_.proxy, {"method=WATCH", "grpc_status=0", "key=\"" + key + "\"",
-                                        "rule=\"/\" shadow_denied=7"}));
+  AccessFields line = LineOf(stack_.proxy, offset, "WATCH", "/etcdserverpb.Watch/Watch");
+  EXPECT_EQ(line["grpc_status"], "0");
+  EXPECT_EQ(line["key"], key);
+  EXPECT_EQ(line["rule"], "/");
+  EXPECT_EQ(line["shadow_denied"], "7");
 }
 
 TEST_F(ShadowModeTest, StartUpAndCheckSayShadowModeIsOn) {
   Start();
-  EXPECT_TRUE(LogHasLine(stack_.proxy, {"SHADOW MODE (enforce: shadow", "refuses nothing"}));
+  // A request served means the workers run: start-up has logged by then.
+  EXPECT_EQ(HttpsGet(stack_.port(), "/version").status, 200);
+  EXPECT_TRUE(Contains(stack_.proxy.Logs(), "SHADOW MODE (enforce: shadow, line"))
+      << stack_.proxy.Logs();
   ProxyOptions options;
   options.upstream_port = 2378;
   options.extra_yaml = "enforce: shadow\n";
@@ -179,7 +166,9 @@ TEST_F(ShadowModeTest, StartUpAndCheckSayShadowModeIsOn) {
   EXPECT_EQ(check.exit_code, 0) << check.output;
   EXPECT_TRUE(Contains(check.output, "WARNING: SHADOW MODE")) << check.output;
   options.extra_yaml = "";
-  EXPECT_FALSE(Contains(RunCheck(ProxyConfigYaml(options, 2379)).output, "SHADOW")) << check.output;
+  const CheckResult enforcing = RunCheck(ProxyConfigYaml(options, 2379));
+  EXPECT_FALSE(Contains(enforcing.output, "SHADOW")) << enforcing.output;
+  EXPECT_TRUE(Contains(enforcing.output, "\"/conftool\" (line ")) << enforcing.output;
 }
 
 }  // namespace
