@@ -33,5 +33,30 @@ TEST(CommandLine, Table) {
   }
 }
 
+TEST(CommandLine, FromNginx) {
+  using A = CommandLine::Action;
+  const struct {
+    std::vector<std::string> args;
+    A action;
+    const char* nginx_path;
+  } cases[] = {
+      {{"--from-nginx", "site.conf"}, A::kFromNginx, "site.conf"},
+      {{"--from-nginx=site.conf"}, A::kFromNginx, "site.conf"},
+      {{"--from-nginx"}, A::kUsageError, ""},
+      {{"--from-nginx="}, A::kUsageError, ""},
+      {{"--from-nginx", "site.conf", "--config", "f.yaml"}, A::kUsageError, "site.conf"},
+      {{"--from-nginx", "site.conf", "--check"}, A::kUsageError, "site.conf"},
+  };
+  for (const auto& c : cases) {
+    const CommandLine parsed = CommandLine::Parse(c.args);
+    EXPECT_EQ(parsed.action, c.action) << ::testing::PrintToString(c.args);
+    EXPECT_EQ(parsed.nginx_path, c.nginx_path) << ::testing::PrintToString(c.args);
+    if (c.action == A::kUsageError) {
+      EXPECT_FALSE(parsed.error.empty()) << ::testing::PrintToString(c.args);
+    }
+  }
+  EXPECT_NE(std::string(CommandLine::Usage()).find("--from-nginx FILE"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tlsproxy::proxy
