@@ -191,7 +191,11 @@ void Importer::NoteNotTranslated(const NginxLocation& location, const std::strin
                 : "; the proxy serves reads of /v2/members, /v2/stats, /version, /health under "
                   "public_reads and needs the \"/\" rule for anything else";
   }
-  if (location.proxies) text += " (nginx let " + Describe(location.write) + " write there)";
+  if (location.proxies && location.write.kind == Kind::kAnyone) {
+    text += " (nginx let anyone write there; the proxy refuses that outside open rules)";
+  } else if (location.proxies) {
+    text += " (nginx let " + Describe(location.write) + " write there)";
+  }
   Note(location.line, text);
 }
 
@@ -340,7 +344,7 @@ const Importer::FileUsers& Importer::Users(const std::string& path, int line) {
     for (const std::string& user : file.users.names) {
       names += (names.empty() ? "" : ", ") + EscapeNginxText(user);
     }
-    Note(line, name + ": users " + names + "; copy their hashes under accounts: (not printed)");
+    Note(line, name + ": users: " + names + "; copy their hashes under accounts: (not printed)");
   }
   return file;
 }
