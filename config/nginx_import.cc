@@ -363,7 +363,10 @@ std::string Importer::Yaml(const std::string& source_name) {
   for (const NginxNote& note : notes_) {
     yaml << "# nginx line " << note.line << ": " << note.text << "\n";
   }
-  yaml << (rules_.empty() ? "acls: {}\n" : "acls:\n");
+  // Only commented-out rules (or none): "acls:" alone would be null.
+  const bool any_live = std::any_of(rules_.begin(), rules_.end(),
+                                    [](const auto& rule) { return rule.second[2] != '#'; });
+  yaml << (any_live ? "acls:\n" : "acls: {}\n");
   for (const auto& [prefix, line] : rules_) yaml << line << "\n";
   return yaml.str();
 }

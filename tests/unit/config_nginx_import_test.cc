@@ -314,6 +314,18 @@ TEST(NginxImport, NoRulesPrintsAnEmptyMap) {
   EXPECT_NE(import.yaml.find("\nacls: {}\n"), std::string::npos) << import.yaml;
 }
 
+// A map even when every rule is commented out: "acls:" alone is null.
+TEST(NginxImport, OnlyCommentedRulesPrintAnEmptyMap) {
+  const NginxImport import = ImportNginx(
+      Server("    location / {\n        limit_except GET { auth_basic \"r\"; auth_basic_user_file "
+             "/auth/missing; }\n        proxy_pass http://x;\n    }\n"),
+      "t", FakeReader());
+  ASSERT_TRUE(import.ok());
+  EXPECT_NE(import.yaml.find("\nacls: {}\n  # \"/\": [...]  # TODO"), std::string::npos)
+      << import.yaml;
+  EXPECT_TRUE(YAML::Load(import.yaml)["acls"].IsMap());
+}
+
 // File bytes in notes are escaped: a newline in a quoted location cannot
 // end the comment line and start a YAML key.
 TEST(NginxImport, FileBytesInNotesAreEscaped) {
