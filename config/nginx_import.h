@@ -8,10 +8,11 @@
 // - every place where nginx and the proxy decide differently, and every
 //   directive or location that was not translated, becomes a note naming
 //   the nginx line;
-// - a rule is never printed more open than nginx was: when the writers of
-//   a location cannot be known (an unreadable or empty htpasswd file, a
-//   user name the YAML cannot carry), the rule is printed commented out
-//   with a TODO, never as an open rule;
+// - a rule never lists more writers (or readers) than nginx let through
+//   its location: when they cannot be known (an unreadable htpasswd file,
+//   or one listing nobody) the rule is printed commented out with a TODO,
+//   never open; a user name the YAML cannot carry is left out. (Where the
+//   proxy's rule reaches keys nginx sent elsewhere, a note says so.)
 // - only user names are taken from htpasswd files: no hash is ever copied
 //   into the output or a note;
 // - `yaml` is valid YAML: notes as `#` lines (file bytes escaped), then
