@@ -1,4 +1,5 @@
-// The command line: `--config FILE [--check]`, `--version`, `--help`.
+// The command line: `--config FILE [--check]`, `--from-nginx FILE`,
+// `--version`, `--help`.
 // Parsing is pure; main() acts on the result.
 #pragma once
 
@@ -8,10 +9,11 @@
 namespace tlsproxy::proxy {
 
 struct CommandLine {
-  enum class Action { kServe, kCheck, kVersion, kHelp, kUsageError };
+  enum class Action { kServe, kCheck, kFromNginx, kVersion, kHelp, kUsageError };
   Action action = Action::kUsageError;
   std::string config_path;
-  std::string error;  // for kUsageError
+  std::string nginx_path;  // for kFromNginx
+  std::string error;       // for kUsageError
 
   static CommandLine Parse(const std::vector<std::string>& arguments);
   static const char* Usage();

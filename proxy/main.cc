@@ -5,9 +5,12 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "config/nginx_import.h"
+#include "config/nginx_syntax.h"
 #include "proxy/access_log.h"
 #include "proxy/command_line.h"
 #include "proxy/runtime.h"
@@ -47,6 +50,29 @@ int Check(const std::string& path) {
       !shadow.empty()) {
     std::printf("\nWARNING: %s\n", shadow.c_str());
   }
+  return 0;
+}
+
+// --from-nginx: prints the acls an nginx tlsproxy site translates to.
+int FromNginx(const std::string& path) {
+  namespace config = tlsproxy::config;
+  const std::string shown = config::EscapeNginxText(path);
+  const config::NginxFileReader read_file = config::DiskFileReader();
+  std::string why;
+  const std::optional<std::string> text = read_file(path, &why);
+  if (!text) {
+    std::fprintf(stderr, "etcd-tlsproxy: %s: %s\n", shown.c_str(), why.c_str());
+    return 1;
+  }
+  const config::NginxImport imported = config::ImportNginx(*text, path, read_file);
+  if (!imported.ok()) {
+    const std::string where =
+        imported.error_line > 0 ? ":" + std::to_string(imported.error_line) : "";
+    std::fprintf(stderr, "etcd-tlsproxy: %s%s: %s\n", shown.c_str(), where.c_str(),
+                 imported.error.c_str());
+    return 1;
+  }
+  std::fputs(imported.yaml.c_str(), stdout);
   return 0;
 }
 
@@ -94,6 +120,8 @@ int main(int argc, char** argv) {
       return 2;
     case CommandLine::Action::kCheck:
       return Check(command_line.config_path);
+    case CommandLine::Action::kFromNginx:
+      return FromNginx(command_line.nginx_path);
     case CommandLine::Action::kServe:
       return Serve(command_line.config_path);
   }

@@ -19,7 +19,7 @@ if [ $# -lt 1 ]; then
 fi
 BUILD_DIR=$(cd "$1" && pwd)
 SECONDS_EACH=${2:-}
-TARGETS=${TARGETS:-"config_fuzz target_acl_fuzz basic_auth_fuzz v3_request_fuzz http_request_fuzz grpc_request_fuzz grpc_stream_fuzz auth_token_fuzz"}
+TARGETS=${TARGETS:-"config_fuzz target_acl_fuzz basic_auth_fuzz v3_request_fuzz http_request_fuzz grpc_request_fuzz grpc_stream_fuzz auth_token_fuzz nginx_import_fuzz"}
 # Per-input time and memory limits: a slow or greedy input is a finding too.
 COMMON="-timeout=10 -rss_limit_mb=2048 -print_final_stats=1"
 
