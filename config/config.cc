@@ -742,6 +742,8 @@ void Validator::ReadAclLists(const Entry& entry, AclRule* rule) {
       AddError(list.path, list.line, "unknown key: a rule has write and read");
       return;
     }
+    // A `write` with a bad value is reported as such, not also as missing.
+    if (list.name == "write") has_write = true;
     std::vector<std::string> names;
     if (list.value.IsScalar() && list.value.Scalar() == "any") {
       // anyone: the empty list
@@ -754,7 +756,6 @@ void Validator::ReadAclLists(const Entry& entry, AclRule* rule) {
       return;
     }
     if (list.name == "write") {
-      has_write = true;
       rule->users = std::move(names);
     } else {
       rule->readers = std::move(names);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "tests/integration/access_log_reader.h"
 #include "tests/integration/harness.h"
 
 namespace tlsproxy::integration {
@@ -67,11 +68,13 @@ int SiteLine(const std::string& text) {
 }
 
 // The default proxy config with its acls replaced by `printed`.
-std::string WithAcls(const std::string& printed) {
+std::string WithAcls(const std::string& printed, uint16_t upstream_port = 2378,
+                     uint16_t listen_port = 2379, const std::string& extra_yaml = "") {
   ProxyOptions options;
-  options.upstream_port = 2378;
+  options.upstream_port = upstream_port;
   options.client_ca = false;  // every name must then be an account
-  std::string yaml = ProxyConfigYaml(options, 2379);
+  options.extra_yaml = extra_yaml;
+  std::string yaml = ProxyConfigYaml(options, listen_port);
   const auto begin = yaml.find("acls:\n");
   const auto end = yaml.find("public_reads:");
   EXPECT_TRUE(begin != std::string::npos && end != std::string::npos) << yaml;
@@ -101,6 +104,54 @@ TEST(FromNginxTest, TranslatesTheRenderedSite) {
 
   const CheckResult check = RunCheck(WithAcls(run.out));
   EXPECT_EQ(check.exit_code, 0) << check.output << "\n" << WithAcls(run.out);
+}
+
+// The migration recipe end to end: the translated table in shadow mode
+// forwards what nginx let through and marks exactly what the notes warned
+// about (a string prefix, the open /v3/ location); etcd has every write.
+TEST(FromNginxTest, TheTranslationInShadowModeShowsWhereNginxDiffered) {
+  TempDir dir;
+  const std::string site = SiteIn(dir, {"conftool.htpasswd", "pools.htpasswd", "root.htpasswd"});
+  const BinaryRun run = RunBinary(dir, {"--from-nginx", site});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  Stack stack;
+  ASSERT_TRUE(stack.etcd.Start());
+  ASSERT_TRUE(stack.proxy.StartWithYaml(
+      WithAcls(run.out, stack.etcd.client_port(), stack.proxy.port(), "enforce: shadow\n")));
+
+  // nginx's `location /v2/keys/pools` matched /v2/keys/poolsX too.
+  const std::string beside = "/poolsX/" + UniqueName("k");
+  size_t offset = stack.proxy.Logs().size();
+  EXPECT_EQ(HttpsPut(stack.port(), "/v2/keys" + beside, "v", "conftool", kConftoolPassword).status,
+            201);
+  EXPECT_EQ(stack.etcd.ValueOf(beside), "v");
+  std::optional<AccessFields> line = AccessLineOf(stack.proxy, offset, "PUT", "/v2/keys" + beside);
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ((*line)["rule"], "/");
+  EXPECT_EQ((*line)["shadow_denied"], "403");
+
+  // Inside the translated rule: allowed, not marked.
+  const std::string inside = "/pools/" + UniqueName("k");
+  offset = stack.proxy.Logs().size();
+  EXPECT_EQ(HttpsPut(stack.port(), "/v2/keys" + inside, "v", "conftool", kConftoolPassword).status,
+            201);
+  line = AccessLineOf(stack.proxy, offset, "PUT", "/v2/keys" + inside);
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(line->count("shadow_denied"), 0u);
+
+  // nginx's `location /v3/` asked for nothing; the "/" rule asks for root.
+  const std::string v3_key = "/" + UniqueName("v3");
+  HttpsRequest put;
+  put.method = "POST";
+  put.path = "/v3/kv/put";
+  put.body = "{\"key\":\"" + Base64(v3_key) + "\",\"value\":\"" + Base64("g") + "\"}";
+  offset = stack.proxy.Logs().size();
+  EXPECT_EQ(Https(stack.port(), put).status, 200);
+  EXPECT_EQ(stack.etcd.V3ValueOf(v3_key), "g");
+  line = AccessLineOf(stack.proxy, offset, "POST", "/v3/kv/put");
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ((*line)["shadow_denied"], "401");
+  EXPECT_TRUE(stack.proxy.Stop());
 }
 
 TEST(FromNginxTest, UnreadableHtpasswdLeavesTheRuleCommentedOut) {

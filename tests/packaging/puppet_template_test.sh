@@ -90,6 +90,7 @@ render() {  # HIERA_JSON OUT
     @tls_groups = h["tls_groups"]
     @tls_identity = h["tls_identity"]
     @tls_identity_prefix = h["tls_identity_prefix"]
+    @enforce = h.fetch("enforce", true)
     print ERB.new(File.read(template), trim_mode: "-").result(binding)
   ' "$template" "$1" >"$2"
 }
@@ -121,8 +122,10 @@ parses_back() {  # RENDERED HIERA_JSON
       "acls" => h["acls"],
       "public_reads" => true,
       "read_only" => h["read_only"],
+      "enforce" => (h["enforce"] unless h.fetch("enforce", true) == true),
       "log" => { "level" => "info", "access_log" => "/var/log/etcd-tlsproxy/access.log" },
     }
+    expected.compact!
     exit 0 if rendered == expected
     expected.each_key do |k|
       next if rendered[k] == expected[k]
@@ -225,6 +228,20 @@ echo "--- rendered (long ACL form, identity list) ---"
 grep -A3 'identity' "$tmp/rendered-long.yaml"
 grep -E '"/(registry|conftool|pools|open|writers)' "$tmp/rendered-long.yaml"
 echo "----------------"
+
+# enforce: shadow renders, parses back and passes --check, which warns
+# loudly; a false fails it (puppet's validate_cmd keeps the old file).
+variant shadow 'h["enforce"] = "shadow"'
+if ! out=$(parses_back "$tmp/rendered-shadow.yaml" "$tmp/hiera-shadow.json"); then
+  fail "enforce: shadow: rendered YAML differs: $out"
+elif out=$("$binary" --config "$tmp/check-shadow.yaml" --check 2>&1) &&
+  grep -q 'WARNING: SHADOW MODE' <<<"$out"; then
+  pass "enforce: shadow renders, parses back and passes --check with a warning"
+else
+  fail "enforce: shadow: --check: $out"
+fi
+variant enforce-false 'h["enforce"] = false'
+refused enforce-false 'enforce' "enforce: false"
 
 # An empty read list (which the class's types refuse too), or an ACL naming
 # a user without an account, must fail the check.

@@ -632,6 +632,13 @@ INSTANTIATE_TEST_SUITE_P(All, BadConfigTest, ::testing::ValuesIn(BadCases()),
                            return std::string(info.param.name);
                          });
 
+// A `write` with a bad value is one error, not also "needs `write`".
+TEST_F(ConfigTest, ABadWriteListIsOneError) {
+  const LoadResult result = Parse(WithAcls("  /: {write: []}\n"));
+  ASSERT_EQ(result.errors.size(), 1u) << Dump(result.errors);
+  EXPECT_EQ(result.errors[0].key, "acls./.write");
+}
+
 TEST_F(ConfigTest, ReportsEveryError) {
   const LoadResult result = Parse(
       "listen: [\"0.0.0.0:0\"]\n"      // 1

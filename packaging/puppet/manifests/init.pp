@@ -21,6 +21,9 @@
 #   profile::etcd::tlsproxy::accounts       { user => password } (private hiera)
 #   profile::etcd::tlsproxy::salt           salt for the password hashes
 #   profile::etcd::tlsproxy::read_only      true refuses every write
+#   profile::etcd::tlsproxy::enforce        true (default), or 'shadow' while switching
+#                                           from nginx: the ACL only logs and counts
+#                                           what it would refuse (see the README)
 #   profile::etcd::tlsproxy::listen_port    TLS port clients connect to
 #   profile::etcd::tlsproxy::upstream_port  local etcd's plaintext client port
 #
@@ -56,6 +59,7 @@ class etcd_tlsproxy (
   Hash[String[1], String[1]] $accounts = lookup('profile::etcd::tlsproxy::accounts', { 'default_value' => {} }),
   Pattern[/\A[a-zA-Z0-9.\/]{1,16}\z/] $salt = lookup('profile::etcd::tlsproxy::salt'),
   Boolean $read_only = lookup('profile::etcd::tlsproxy::read_only', { 'default_value' => false }),
+  Variant[Boolean, Enum['shadow']] $enforce = lookup('profile::etcd::tlsproxy::enforce', { 'default_value' => true }),
   Stdlib::Port $listen_port = lookup('profile::etcd::tlsproxy::listen_port', { 'default_value' => 2379 }),
   Stdlib::Port $upstream_port = lookup('profile::etcd::tlsproxy::upstream_port', { 'default_value' => 2378 }),
   Optional[Array[Enum['TLSv1.2', 'TLSv1.3'], 1]] $tls_protocols = lookup('profile::etcd::tlsproxy::tls_protocols', { 'default_value' => undef }),
