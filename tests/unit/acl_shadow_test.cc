@@ -13,6 +13,7 @@
 
 #include "acl/acl.h"
 #include "acl/request_target.h"
+#include "tests/unit/acl_test_rules.h"
 
 namespace tlsproxy::acl {
 namespace {
@@ -44,11 +45,7 @@ const Identity kRoot{std::nullopt, "root"};
 
 Decision V2(const Acl& acl, const Identity& identity, const std::string& method,
             const std::string& target) {
-  const TargetResult parsed = ParseRequestTarget(target);
-  EXPECT_TRUE(parsed.target.has_value()) << parsed.error;
-  AclRequest request{identity, method, *parsed.target,
-                     ReachesSubtree(parsed.target->query, "", "")};
-  return acl.Decide(request);
+  return acltest::DecideV2(acl, identity, method, target);
 }
 
 Decision V3Put(const Acl& acl, const Identity& identity, const std::string& key) {
@@ -60,10 +57,7 @@ Decision V3Put(const Acl& acl, const Identity& identity, const std::string& key)
 
 Decision V3Range(const Acl& acl, const Identity& identity, const std::string& key,
                  const std::string& end) {
-  V3Request request;
-  request.endpoint = "kv/range";
-  request.accesses.push_back(KeyAccess{AccessKind::kRead, key, end});
-  return acl.DecideV3Call(identity, request);
+  return acl.DecideV3Call(identity, acltest::RangeRequest(key, end));
 }
 
 struct Case {
