@@ -6,7 +6,6 @@
 #include <cstring>
 #include <ctime>
 
-#include "etcd/etcdserver/etcdserverpb/rpc.pb.h"
 #include "proxy/grpc_status.h"
 #include "proxy/http2_session.h"
 #include "proxy/log_escape.h"
@@ -191,16 +190,6 @@ void GrpcCall::HandleMessage(GrpcMessage message) {
   held_ = std::move(message.bytes);
 }
 
-// Shadow mode: the ACL would have refused this message, which goes on to
-// etcd anyway. A Watch create has its own access line; any other call's
-// line carries its first would-be refusal.
-void GrpcCall::NoteShadowDenial(const acl::Decision& decision, bool watch_create) {
-  session_.worker().metrics().CountShadowDenial(decision.rule);
-  if (!watch_create && shadow_denied_ < 0) {
-    shadow_denied_ = GrpcRefusalFor(*decision.shadow_denied).code;
-  }
-}
-
 void GrpcCall::OnRequestEnd() {
   request_ended_ = true;
   if (finished_ || !head_ok_) return;
@@ -218,38 +207,6 @@ void GrpcCall::OnRequestEnd() {
   if (upstream_) return upstream_.connection->ResumeSending(upstream_.stream_id);
   // A stream that forwarded nothing (every Watch create refused) ends as
   // etcd would end it when the client closes its side.
-  Finish(kGrpcOk, "");
-}
-
-// etcd's Auth/Authenticate, answered by the proxy (proxy/login).
-void GrpcCall::AnswerLogin(const std::string& message) {
-  rule_ = "login";
-  etcdserverpb::AuthenticateRequest request;
-  if (!request.ParseFromString(message)) {
-    return Finish(kGrpcInvalidArgument, "grpc: cannot decode the request");
-  }
-  const LoginOutcome login =
-      Login(*runtime_, request.name(), request.password(), session_.peer_ip(), std::time(nullptr));
-  switch (login.kind) {
-    case LoginOutcome::Kind::kThrottled:
-      session_.worker().metrics().CountAuthFailure("throttled");
-      return Finish(kGrpcResourceExhausted, "etcdserver: too many failed logins; retry in " +
-                                                std::to_string(login.retry_after) + " s");
-    case LoginOutcome::Kind::kFailed:
-      session_.worker().metrics().CountAuthFailure("wrong_password");
-      if (login.backoff_started) {
-        spdlog::warn("{}: too many failed logins: back-off for {} s", session_.peer_ip(),
-                     runtime_->config->auth_throttle.backoff);
-      }
-      return Finish(kGrpcInvalidArgument, kLoginFailed);
-    case LoginOutcome::Kind::kOk:
-      break;
-  }
-  identity_.basic_user = request.name();
-  etcdserverpb::AuthenticateResponse response;
-  response.mutable_header()->set_cluster_id(KnownClusterId());
-  response.set_token(login.token);
-  SendToClient(FrameGrpcMessage(response.SerializeAsString()));
   Finish(kGrpcOk, "");
 }
 
@@ -456,44 +413,6 @@ void GrpcCall::OnDeadline(evutil_socket_t, short, void* self) {
 void GrpcCall::OnResponseTimeout(evutil_socket_t, short, void* self) {
   static_cast<GrpcCall*>(self)->Finish(kGrpcUnavailable,
                                        "etcd did not answer within timeouts.upstream_response");
-}
-
-// ---- Access log ---------------------------------------------------------------
-
-void GrpcCall::LogCall() {
-  if (logged_ || path_.empty()) return;
-  logged_ = true;
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  session_.worker().stats().ObserveRequestLatency(seconds);
-  session_.worker().stats().CountGrpcCall(path_, grpc_status_);
-  WriteAccessLine("GRPC", grpc_status_, rule_, bytes_sent_, seconds * 1000, shadow_denied_);
-}
-
-void GrpcCall::LogWatchCreate(const acl::Decision& decision) {
-  const int status = decision.allowed() ? kGrpcOk : GrpcRefusalFor(decision.verdict).code;
-  const int shadow =
-      decision.shadow_denied ? GrpcRefusalFor(*decision.shadow_denied).code : kNoShadowDenial;
-  WriteAccessLine("WATCH", status, decision.rule, 0, 0, shadow);
-}
-
-void GrpcCall::WriteAccessLine(std::string_view method, int grpc_status, std::string_view rule,
-                               size_t bytes, double milliseconds, int shadow_denied) {
-  const std::string identity = identity_.ToString();
-  AccessRecord record;
-  record.client = session_.peer();
-  record.identity = identity;
-  record.method = method;
-  record.path = path_;
-  record.status = 200;
-  record.grpc = true;
-  record.grpc_status = grpc_status;
-  record.key = key_;
-  record.bytes = bytes;
-  record.milliseconds = milliseconds;
-  record.rule = rule;
-  record.shadow_denied = shadow_denied;
-  runtime_->access_log->Write(static_cast<size_t>(session_.worker().index()), record);
 }
 
 }  // namespace tlsproxy::proxy

@@ -34,6 +34,9 @@
 // session has taken them, so each direction buffers about one window; the
 // bytes of a message still incomplete are acknowledged while the session's
 // budget for incomplete messages (max_body_bytes per connection) lasts.
+//
+// The answer to Auth/Authenticate is in grpc_call_login.cc, the access-log
+// lines (and shadow mode's would-be statuses) in grpc_call_access_log.cc.
 #pragma once
 
 #include <event2/event.h>

@@ -16,6 +16,8 @@
 //                  takes the response.
 //   FinishRequest  one access-log line; next request or close.
 // Nothing is forwarded unless the ACL allowed exactly the target forwarded.
+// HandleRequest (the gate: authentication, the ACL decision, the gateway's
+// logins) and the rendering of refusals are in http1_session_gate.cc.
 //
 // Each request uses the Runtime (config, ACL, accounts) current when its
 // first byte is read, so a reload applies from the next request on a
