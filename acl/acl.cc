@@ -53,6 +53,9 @@ std::shared_ptr<const Acl> Acl::Compile(const config::Config& config) {
   acl->public_reads_ = config.public_reads;
   acl->read_only_ = config.read_only;
   acl->shadow_ = config.shadow;
+  acl->has_read_lists_ =
+      std::any_of(config.acls.begin(), config.acls.end(),
+                  [](const config::AclRule& rule) { return rule.readers.has_value(); });
   acl->v3_mode_ = config.v3;
   return acl;
 }
@@ -138,6 +141,8 @@ Decision Acl::Judge(const AclRequest& request) const {
   if (!read && read_only_) return ReadOnly();
   switch (request.target.endpoint) {
     case Endpoint::kKeys:
+      // Without read lists, public_reads settles every read: no rule walk.
+      if (read && public_reads_ && !has_read_lists_) return Allow("public_reads", "public read");
       if (read) return DecideKeyRead(request);
       return DecideKey(request, read);
     case Endpoint::kPublicRead:

@@ -128,6 +128,7 @@ class Acl {
   bool public_reads_ = true;
   bool read_only_ = false;
   bool shadow_ = false;
+  bool has_read_lists_ = false;  // some rule has its own read list
   config::Config::V3Mode v3_mode_ = config::Config::V3Mode::kAcl;
 };
 
