@@ -104,6 +104,34 @@ TOKEN_ROWS = (("rps", "calls/s", True, 0, 0.9), ("p50_ms", "p50 ms", False, 2, N
               ("etcd_cpu_us_per_call", "etcd CPU µs/call", False, 1, None))
 
 
+def write_errors_and_rounds(w, data, rounds, error_kinds, no_errors, whole_metrics):
+    """The end of both reports: the errors seen (or `no_errors`), then every
+    round's figure in a folded table; metrics starting with one of
+    `whole_metrics` are printed without decimals."""
+    errors = [(sc, su, r, v) for (sc, su, me), values in sorted(data.items()) if me == "errors"
+              for r, v in sorted(values.items()) if v]
+    if errors:
+        w(f"Errors seen ({error_kinds}):")
+        w("")
+        for sc, su, r, v in errors:
+            w(f"- {sc} / {su} / round {r}: {v:g}")
+    else:
+        w(f"No errors: {no_errors}")
+    w("")
+    w("<details><summary>Every round</summary>")
+    w("")
+    w("| scenario | metric | subject | " + " | ".join(f"round {r}" for r in rounds) + " |")
+    w("|---|---|---|" + "---|" * len(rounds))
+    for (scenario, subject, metric), values in sorted(data.items()):
+        if metric == "errors":
+            continue
+        w(f"| {scenario} | {metric} | {subject} | "
+          + " | ".join(fmt(values.get(r), 0 if metric.startswith(whole_metrics) else 2)
+                       for r in rounds) + " |")
+    w("")
+    w("</details>")
+
+
 def grpc_main(data, meta):
     rounds = sorted({r for values in data.values() for r in values})
     out = []
@@ -172,29 +200,10 @@ def grpc_main(data, meta):
         for t in targets:
             w(f"- {t}")
         w("")
-    errors = [(sc, su, r, v) for (sc, su, me), values in sorted(data.items()) if me == "errors"
-              for r, v in sorted(values.items()) if v]
-    if errors:
-        w("Errors seen (h2load failed, errored, timed-out or non-2xx calls):")
-        w("")
-        for sc, su, r, v in errors:
-            w(f"- {sc} / {su} / round {r}: {v:g}")
-    else:
-        w("No errors: every h2load call got `:status` 200, every sample grpc-status 0, every watcher "
-          "the event.")
-    w("")
-    w("<details><summary>Every round</summary>")
-    w("")
-    w("| scenario | metric | subject | " + " | ".join(f"round {r}" for r in rounds) + " |")
-    w("|---|---|---|" + "---|" * len(rounds))
-    for (scenario, subject, metric), values in sorted(data.items()):
-        if metric == "errors":
-            continue
-        w(f"| {scenario} | {metric} | {subject} | "
-          + " | ".join(fmt(values.get(r), 0 if metric.startswith(("rss", "cpu_pct", "calls")) else 2)
-                       for r in rounds) + " |")
-    w("")
-    w("</details>")
+    write_errors_and_rounds(
+        w, data, rounds, "h2load failed, errored, timed-out or non-2xx calls",
+        "every h2load call got `:status` 200, every sample grpc-status 0, every watcher the event.",
+        ("rss", "cpu_pct", "calls"))
     print("\n".join(out))
 
 
@@ -281,30 +290,10 @@ def main():
         w("workers not supported yet: `etcd-tlsproxy --check` refused `workers: 2`.")
     w("")
 
-    errors = [(sc, su, r, v) for (sc, su, me), values in sorted(data.items()) if me == "errors"
-              for r, v in sorted(values.items()) if v]
-    if errors:
-        w("Errors seen (wrk non-2xx + socket errors; idle: connections dropped while held):")
-        w("")
-        for sc, su, r, v in errors:
-            w(f"- {sc} / {su} / round {r}: {v:g}")
-    else:
-        w("No errors: every wrk request got a 2xx, every idle connection stayed open, every watcher "
-          "got the event.")
-    w("")
-
-    w("<details><summary>Every round</summary>")
-    w("")
-    w("| scenario | metric | subject | " + " | ".join(f"round {r}" for r in rounds) + " |")
-    w("|---|---|---|" + "---|" * len(rounds))
-    for (scenario, subject, metric), values in sorted(data.items()):
-        if metric == "errors":
-            continue
-        w(f"| {scenario} | {metric} | {subject} | "
-          + " | ".join(fmt(values.get(r), 0 if metric.startswith(("rss", "cpu_pct")) else 2)
-                       for r in rounds) + " |")
-    w("")
-    w("</details>")
+    write_errors_and_rounds(
+        w, data, rounds, "wrk non-2xx + socket errors; idle: connections dropped while held",
+        "every wrk request got a 2xx, every idle connection stayed open, every watcher got the "
+        "event.", ("rss", "cpu_pct"))
     print("\n".join(out))
 
 
