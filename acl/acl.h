@@ -84,8 +84,6 @@ class Acl {
     return Enforce(JudgeV3Call(identity, request));
   }
 
-  bool shadow() const { return shadow_; }
-
   // One line per rule, in prefix order, saying who may write and who may
   // read under it, e.g. `"/conftool" (line 3): write: conftool, root; read:
   // anyone (public_reads)`. For `--check`.

@@ -84,10 +84,6 @@ Runtime::Result Runtime::Build(const std::string& path, const Runtime* previous)
   return result;
 }
 
-}  // namespace tlsproxy::proxy
-
-namespace tlsproxy::proxy {
-
 std::string ShadowModeWarning(const config::Config& config) {
   if (!config.shadow) return "";
   std::string warning = "SHADOW MODE (enforce: shadow, line " +
